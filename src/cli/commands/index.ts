@@ -1,0 +1,52 @@
+import type { RegisterCommand } from '../context.ts';
+import { pendingCommand } from './pending.ts';
+import { registerSchema } from './schema-command.ts';
+import { registerValidate } from './validate-command.ts';
+
+/** Every command of the CLI, in the order `--help` lists them. */
+export const commands: RegisterCommand[] = [
+  pendingCommand(
+    'run',
+    'run scenarios: stack up, workload + faults, tamper, scan, report',
+    '[options] <scenario...>',
+    'auditchaos run scenarios/quickstart.yml',
+  ),
+  registerValidate,
+  pendingCommand(
+    'scan',
+    'verify a stored audit log (JSONL file or Postgres table)',
+    '[options] <source>',
+    'auditchaos scan log.jsonl --history history.ndjson',
+  ),
+  pendingCommand(
+    'up',
+    "bring a scenario's stack up and leave it running",
+    '[options] <scenario>',
+    'auditchaos up scenarios/quickstart.yml',
+  ),
+  pendingCommand(
+    'down',
+    'take stacks down, sweeping leftovers of earlier runs',
+    '[options]',
+    'auditchaos down --all',
+  ),
+  pendingCommand(
+    'proxy',
+    'run the built-in Toxiproxy-compatible fault proxy',
+    '[options]',
+    'auditchaos proxy --port 8474',
+  ),
+  pendingCommand(
+    'serve',
+    'run the reference audit-log service',
+    '[options]',
+    'auditchaos serve --listen 127.0.0.1:8080 --database-url postgres://...',
+  ),
+  registerSchema,
+  pendingCommand(
+    'report',
+    're-render md/html/junit from a report.json',
+    '[options] <dir>',
+    'auditchaos report reports/quickstart-20261121T230000Z',
+  ),
+];

@@ -1,0 +1,101 @@
+/**
+ * The composition root of the CLI: reads argv, builds the context, runs one command, and is the
+ * one place that turns errors into exit codes and prints fatal messages.
+ */
+import { Command, CommanderError } from 'commander';
+import { ExitCode, InterruptedError, isAuditChaosError, ScenarioError } from '../errors.ts';
+import { commands } from './commands/index.ts';
+import type { CliContext } from './context.ts';
+import { makeOutput, type Output } from './output.ts';
+
+export const VERSION = '0.1.0';
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('auditchaos')
+    .version(VERSION)
+    .description('Chaos-testing harness for audit logs: does every acknowledged entry survive?')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => process.stdout.write(s),
+      writeErr: (s) => process.stderr.write(s),
+      outputError: (s, write) => write(ctx.output.color.red(s)),
+    })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ auditchaos validate scenarios/*.yml
+  $ auditchaos run scenarios/quickstart.yml --seed 7
+  $ auditchaos scan audit.jsonl --json
+
+Exit codes: 0 pass, 1 violation, 2 bad input, 3 environment, 4 inconclusive, 70 internal error, 130 interrupted.`,
+    );
+  for (const register of commands) register(program, ctx);
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}
+
+export function reportError(e: unknown, output: Output): ExitCode {
+  const { err, color } = output;
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+      return ExitCode.ok;
+    return ExitCode.usage; // commander already printed what was wrong
+  }
+  if (e instanceof ScenarioError) {
+    for (const p of e.problems) err(`${color.bold(`${p.file}:${p.line}:${p.col}`)}  ${color.red(p.message)}`);
+    err(color.red(`error: ${e.message}`));
+    if (e.hint) err(`hint: ${e.hint}`);
+    return e.exitCode;
+  }
+  if (isAuditChaosError(e)) {
+    err(color.red(`error: ${e.message}`));
+    if (e.cause instanceof Error && process.env.AUDITCHAOS_DEBUG) err(String(e.cause.stack));
+    else if (e.cause instanceof Error) err(color.dim(`cause: ${e.cause.message}`));
+    if (e.hint) err(`hint: ${e.hint}`);
+    return e.exitCode;
+  }
+  err(color.red(`internal error: ${e instanceof Error ? e.message : String(e)}`));
+  if (e instanceof Error && e.stack) err(color.dim(e.stack));
+  err('This is a bug in auditchaos. Please report it with the command you ran and the output above.');
+  return ExitCode.internal;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const output = makeOutput();
+  const abort = new AbortController();
+  let exitCode: ExitCode = ExitCode.ok;
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts === 1) {
+      output.err(output.color.yellow(`\n${signal}: stopping and cleaning up (press Ctrl-C again to force)`));
+      abort.abort(new InterruptedError(signal));
+    } else {
+      process.exit(ExitCode.interrupted);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const ctx: CliContext = {
+    output,
+    signal: abort.signal,
+    env: process.env,
+    cwd: process.cwd(),
+    setExitCode: (code) => {
+      exitCode = code;
+    },
+  };
+  try {
+    await buildProgram(ctx).parseAsync(argv);
+    if (abort.signal.aborted && exitCode === ExitCode.ok) exitCode = ExitCode.interrupted;
+  } catch (e) {
+    exitCode = abort.signal.aborted ? ExitCode.interrupted : reportError(e, output);
+    if (abort.signal.aborted && !(e instanceof InterruptedError)) reportError(e, output);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  process.exitCode = exitCode;
+}

