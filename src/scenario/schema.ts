@@ -128,11 +128,17 @@ const faultSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
+const tamperExpect = z.enum(['refused', 'detected']).meta({
+  description:
+    'the least acceptable outcome: refused (nothing changed), or detected (changed, but the scan notices). Default: refused for api, detected for sql',
+});
+
 const tamperSchema = z.discriminatedUnion('via', [
   z.strictObject({
     via: z.literal('sql'),
     statement: z.string().min(1),
     name: z.string().optional(),
+    expect: tamperExpect.optional(),
   }),
   z.strictObject({
     via: z.literal('api'),
@@ -140,6 +146,7 @@ const tamperSchema = z.discriminatedUnion('via', [
     path: z.string().startsWith('/'),
     body: z.unknown().optional(),
     name: z.string().optional(),
+    expect: tamperExpect.optional(),
   }),
 ]);
 

@@ -1,0 +1,60 @@
+/** Turns a scenario fault into actions on the stack or the proxies; returns its heal. */
+import type { Fault } from '../scenario/schema.ts';
+import type { Stack } from '../stack/types.ts';
+import type { Heal, NetworkFaults } from './toxiproxy-faults.ts';
+
+export interface FaultTargets {
+  network: NetworkFaults;
+  stack: Pick<Stack, 'dbFault' | 'dbRecover' | 'serviceFault' | 'serviceRecover'>;
+}
+
+export async function applyFault(f: Fault, id: string, t: FaultTargets): Promise<Heal> {
+  const name = `auditchaos_${id.replace(/\W/g, '_')}`;
+  switch (f.kind) {
+    case 'latency':
+      return t.network.addToxics(f.proxy, name, {
+        type: 'latency',
+        attributes: { latency: f.latency, jitter: f.jitter },
+        direction: f.direction,
+        toxicity: f.toxicity,
+      });
+    case 'partition':
+      // blackhole: the timeout toxic with timeout 0 holds every byte until healed (no RST, as a
+      // real partition); reset: reset_peer answers every packet with a TCP reset.
+      return t.network.addToxics(f.proxy, name, {
+        type: f.mode === 'blackhole' ? 'timeout' : 'reset_peer',
+        attributes: { timeout: 0 },
+        direction: f.direction,
+      });
+    case 'bandwidth':
+      return t.network.addToxics(f.proxy, name, {
+        type: 'bandwidth',
+        attributes: { rate: f.rate },
+        direction: f.direction,
+      });
+    case 'slow-close':
+      return t.network.addToxics(f.proxy, name, {
+        type: 'slow_close',
+        attributes: { delay: f.delay },
+        direction: f.direction,
+      });
+    case 'toxic':
+      return t.network.addToxics(f.proxy, name, {
+        type: f.type,
+        attributes: f.attributes,
+        direction: f.direction,
+        toxicity: f.toxicity,
+      });
+    case 'db-down': {
+      if (f.mode === 'proxy') return t.network.disableProxy(f.proxy);
+      const mode = f.mode;
+      await t.stack.dbFault(mode);
+      return () => t.stack.dbRecover(mode);
+    }
+    case 'service-down': {
+      const { mode, replica } = f;
+      await t.stack.serviceFault(mode, replica);
+      return () => t.stack.serviceRecover(mode, replica);
+    }
+  }
+}

