@@ -43,6 +43,12 @@ export interface LogSource {
   /** Human description for reports: a path, a redacted URL. */
   readonly describe: string;
   entries(signal?: AbortSignal): AsyncIterable<SourceItem>;
+  /** Optional, faster: the same items in log order, in arrays (saves an await per entry). */
+  batches?(signal?: AbortSignal): AsyncIterable<SourceItem[]>;
+  /** Checks this source cannot feed, with the reason (e.g. chain: "table has no hash column"). */
+  readonly notAvailable?: Readonly<Partial<Record<'chain', string>>>;
+  /** Releases connections, when the source holds any (Postgres). */
+  close?(): Promise<void>;
 }
 
 export type Severity = 'violation' | 'warning' | 'info';
@@ -92,6 +98,27 @@ export interface LedgerOp {
   writer?: number;
   /** The seq the service answered with, when it did. */
   seq?: number;
+  /** Workload driver extras (src/workload/): the op's place in the seeded plan. */
+  planIndex?: number;
+  actor?: string;
+  action?: string;
+  /** When the open-model schedule said the op should start (ms since the run's start); invokedAt - scheduledAt is how late it started. */
+  scheduledAt?: number;
+  /** completedAt - invokedAt, retries and backoff included. */
+  latencyMs?: number;
+  /** Every attempt, in order (all with the same eventId). */
+  attemptsDetail?: AttemptDetail[];
+}
+
+/** One HTTP attempt of a LedgerOp. */
+export interface AttemptDetail {
+  /** ms since the run's start. */
+  startedAt: number;
+  latencyMs: number;
+  outcome: OpOutcome;
+  status?: number;
+  /** refused | unreachable | timeout | reset | aborted | other, with a message. */
+  error?: string;
 }
 
 /** A signed head the harness observed during the run (GET /checkpoint). */
