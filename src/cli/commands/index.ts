@@ -1,5 +1,6 @@
 import type { RegisterCommand } from '../context.ts';
 import { pendingCommand } from './pending.ts';
+import { registerProxy } from './proxy-command.ts';
 import { registerSchema } from './schema-command.ts';
 import { registerValidate } from './validate-command.ts';
 
@@ -30,12 +31,7 @@ export const commands: RegisterCommand[] = [
     '[options]',
     'auditchaos down --all',
   ),
-  pendingCommand(
-    'proxy',
-    'run the built-in Toxiproxy-compatible fault proxy',
-    '[options]',
-    'auditchaos proxy --port 8474',
-  ),
+  registerProxy,
   pendingCommand(
     'serve',
     'run the reference audit-log service',
