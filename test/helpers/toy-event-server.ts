@@ -17,7 +17,16 @@ export type ToyMode =
   /** The first `failures` attempts of each event id get `status` (default 503), then ack. */
   | { kind: 'flaky'; failures: number; status?: number }
   /** Stores the event, then hangs: the writer times out though the write happened. */
-  | { kind: 'store-then-hang' };
+  | { kind: 'store-then-hang' }
+  /** Answers like `ack`, `ms` later. */
+  | { kind: 'delay'; ms: number };
+
+export interface ReceivedRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Record<string, unknown>;
+}
 
 export interface StoredEvent {
   eventId: string;
@@ -29,8 +38,8 @@ export interface ToyServer {
   url: string;
   port: number;
   mode: ToyMode;
-  /** Every POST body received, stored or not (parsed), in arrival order; only when record is on. */
-  received: Record<string, unknown>[];
+  /** Every write received, stored or not (body parsed), in arrival order; only when record is on. */
+  received: ReceivedRequest[];
   stored: Map<string, StoredEvent>;
   requests: number;
   close(): Promise<void>;
@@ -86,8 +95,8 @@ export async function startToyServer(
     } catch {
       return reply(res, 400, { error: 'body is not JSON' });
     }
-    if (record) toy.received.push(body);
-    const eventId = String(body.event_id ?? body.eventId ?? '');
+    if (record) toy.received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+    const eventId = String(body.event_id ?? body.eventId ?? req.url);
     if (mode.kind === 'status') return reply(res, mode.status, { error: `told to answer ${mode.status}` });
     if (mode.kind === 'flaky') {
       const n = (attemptsById.get(eventId) ?? 0) + 1;
@@ -96,6 +105,10 @@ export async function startToyServer(
     }
     const e = store(eventId, body);
     if (mode.kind === 'store-then-hang') return;
+    if (mode.kind === 'delay') {
+      setTimeout(() => reply(res, 201, { seq: e.seq }), mode.ms);
+      return;
+    }
     reply(res, mode.kind === 'ack' ? (mode.status ?? 201) : 201, { seq: e.seq });
   };
 
