@@ -1,7 +1,9 @@
 import type { RegisterCommand } from '../context.ts';
 import { pendingCommand } from './pending.ts';
+import { registerReport } from './report-command.ts';
 import { registerProxy } from './proxy-command.ts';
 import { registerSchema } from './schema-command.ts';
+import { registerServe } from './serve-command.ts';
 import { registerValidate } from './validate-command.ts';
 
 /** Every command of the CLI, in the order `--help` lists them. */
@@ -32,17 +34,7 @@ export const commands: RegisterCommand[] = [
     'auditchaos down --all',
   ),
   registerProxy,
-  pendingCommand(
-    'serve',
-    'run the reference audit-log service',
-    '[options]',
-    'auditchaos serve --listen 127.0.0.1:8080 --database-url postgres://...',
-  ),
+  registerServe,
   registerSchema,
-  pendingCommand(
-    'report',
-    're-render md/html/junit from a report.json',
-    '[options] <dir>',
-    'auditchaos report reports/quickstart-20261121T230000Z',
-  ),
+  registerReport,
 ];
