@@ -1,6 +1,5 @@
 import type { RegisterCommand } from '../context.ts';
 import { pendingCommand } from './pending.ts';
-import { registerReport } from './report-command.ts';
 import { registerProxy } from './proxy-command.ts';
 import { registerSchema } from './schema-command.ts';
 import { registerServe } from './serve-command.ts';
@@ -36,5 +35,10 @@ export const commands: RegisterCommand[] = [
   registerProxy,
   registerServe,
   registerSchema,
-  registerReport,
+  pendingCommand(
+    'report',
+    're-render md/html/junit from a report.json',
+    '[options] <dir>',
+    'auditchaos report reports/quickstart-20261121T230000Z',
+  ),
 ];
