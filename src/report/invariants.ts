@@ -1,0 +1,148 @@
+/**
+ * What every renderer shows the same way: each invariant's result, the other thresholds, and
+ * small formatters. Derived from a Report only, so md, html, junit and the terminal agree.
+ */
+import {
+  INVARIANTS,
+  type InvariantSpec,
+  type Report,
+  type ReportFinding,
+  type ThresholdResult,
+} from './model.ts';
+
+export type CheckStatus = 'pass' | 'fail' | 'skipped';
+
+export interface InvariantResult {
+  spec: InvariantSpec;
+  status: CheckStatus;
+  count: number;
+  allowed: number;
+  /** One line a person reads: "3 missing (allowed 0)", or why the check did not run. */
+  summary: string;
+  findings: ReportFinding[];
+}
+
+export function invariantResults(report: Report): InvariantResult[] {
+  return INVARIANTS.map((spec) => {
+    const findings = report.findings.filter((f) => f.kind === spec.kind);
+    const threshold = report.thresholds.find((t) => t.name === spec.expectKey);
+    const allowedNum = threshold ? Number(threshold.expected.replace(/^[<=>\s]+/, '')) : 0;
+    const allowed = Number.isFinite(allowedNum) ? allowedNum : 0;
+    const count = threshold?.actual ?? findings.length;
+    const notRun = report.scan === null ? 'the run stopped before the scan' : undefined;
+    const check = report.scan?.checksRun.find((c) => c.name === spec.check);
+    if (notRun !== undefined || (check !== undefined && !check.ran)) {
+      const reason = notRun ?? check?.reason ?? 'the check could not run';
+      return { spec, status: 'skipped', count, allowed, summary: `not checked: ${reason}`, findings };
+    }
+    const pass = threshold ? threshold.pass : count <= allowed;
+    const noun = count === 1 ? 'finding' : 'findings';
+    return {
+      spec,
+      status: pass ? 'pass' : 'fail',
+      count,
+      allowed,
+      summary: `${count} ${spec.kind} ${noun} (allowed ${allowed})`,
+      findings,
+    };
+  });
+}
+
+/** Thresholds that are not finding counts (availability, latency.*): the invariants cover those. */
+export function otherThresholds(report: Report): ThresholdResult[] {
+  const keys = new Set(INVARIANTS.map((i) => i.expectKey));
+  return report.thresholds.filter((t) => !keys.has(t.name));
+}
+
+export interface CanaryResult {
+  status: CheckStatus;
+  summary: string;
+}
+
+export function canaryResult(report: Report): CanaryResult {
+  const c = report.canaries;
+  if (c === null) return { status: 'skipped', summary: 'not run' };
+  const summary = `canaries caught: ${c.caught}/${c.planted}${c.missed.length ? ` (missed: ${c.missed.join(', ')})` : ''}`;
+  return { status: c.planted > 0 && c.caught === c.planted ? 'pass' : 'fail', summary };
+}
+
+export function formatThresholdActual(t: ThresholdResult): string {
+  if (t.actual === null) return 'not measured';
+  if (t.name === 'availability') return formatPercent(t.actual);
+  if (t.name.startsWith('latency')) return formatMs(t.actual);
+  return String(t.actual);
+}
+
+export function formatMs(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '-';
+  if (v >= 10_000) return `${Number((v / 1000).toFixed(1))}s`;
+  if (v >= 1000) return `${Number((v / 1000).toFixed(2))}s`;
+  if (v >= 100) return `${Math.round(v)}ms`;
+  return `${Number(v.toFixed(1))}ms`;
+}
+
+export function formatPercent(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '-';
+  return `${Number((v * 100).toFixed(2))}%`;
+}
+
+/** mm:ss (or h:mm:ss) of a duration in ms. */
+export function formatClock(ms: number): string {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const mm = String(m).padStart(2, '0');
+  const ss = String(s).padStart(2, '0');
+  return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** The faults active when a finding's op ran, as the finding's evidence lists them. */
+export function activeFaultsOf(f: ReportFinding): string[] {
+  const v = f.detail?.activeFaults;
+  if (!Array.isArray(v)) return [];
+  return v.map((x) =>
+    typeof x === 'string'
+      ? x
+      : x && typeof x === 'object'
+        ? [
+            (x as Record<string, unknown>).id,
+            (x as Record<string, unknown>).kind,
+            (x as Record<string, unknown>).target,
+          ]
+            .filter((p) => p !== undefined)
+            .join(' ')
+        : String(x),
+  );
+}
+
+/** Findings grouped by kind, in taxonomy order (violations first). */
+export function findingsByKind(report: Report): Map<string, ReportFinding[]> {
+  const order = [
+    'missing',
+    'partial',
+    'broken-chain',
+    'duplicate',
+    'unexpected',
+    'rollback',
+    'tamper-undetected',
+    'tamper-detected',
+    'indeterminate',
+  ];
+  const groups = new Map<string, ReportFinding[]>();
+  for (const kind of order) {
+    const fs = report.findings.filter((f) => f.kind === kind);
+    if (fs.length) groups.set(kind, fs);
+  }
+  return groups;
+}
+
+export function verdictHeadline(report: Report): string {
+  const s = report.verdict.status;
+  const word = s === 'pass' ? 'PASS' : s === 'fail' ? 'FAIL' : 'UNKNOWN';
+  return `${word}${report.interrupted ? ' (interrupted, partial report)' : ''}`;
+}

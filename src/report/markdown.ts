@@ -1,0 +1,189 @@
+/** report.md: the same story as report.html, for a terminal, a PR comment or a wiki page. */
+import { stringify } from 'yaml';
+import {
+  activeFaultsOf,
+  canaryResult,
+  findingsByKind,
+  formatClock,
+  formatCount,
+  formatMs,
+  formatPercent,
+  formatThresholdActual,
+  invariantResults,
+  otherThresholds,
+  verdictHeadline,
+} from './invariants.ts';
+import type { RenderOptions } from './json.ts';
+import type { Report } from './model.ts';
+import { redactDeep, redactSecrets } from './redact.ts';
+
+/** Findings listed per kind in md and html; report.json always has all of them. */
+export const FINDINGS_SHOWN_PER_KIND = 50;
+
+const cell = (v: unknown): string =>
+  v === undefined || v === null || v === ''
+    ? '-'
+    : String(v).replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+
+function table(head: string[], rows: unknown[][]): string[] {
+  return [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ];
+}
+
+const MARK = { pass: 'PASS', fail: '**FAIL**', skipped: 'not checked' } as const;
+
+export function renderMarkdown(input: Report, opts: RenderOptions = {}): string {
+  const r = redactDeep(input, opts.secrets);
+  const L: string[] = [];
+  L.push(`# ${r.scenario.name}: ${verdictHeadline(r)}`, '');
+  for (const reason of r.verdict.reasons) L.push(`- ${reason}`);
+  if (r.verdict.reasons.length) L.push('');
+  L.push(
+    `${r.scenario.description}`,
+    '',
+    `Seed \`${r.seed}\` · run \`${r.runId}\` · ${r.runtime.kind} runtime (${r.runtime.why}) · ` +
+      `${r.timings.startedAt} to ${r.timings.endedAt} (${formatClock(r.timings.durationMs)}) · ${r.tool.name} ${r.tool.version}`,
+    '',
+  );
+
+  L.push('## Invariants', '');
+  L.push(
+    ...table(
+      ['invariant', 'result', 'detail'],
+      invariantResults(r).map((i) => [`${i.spec.kind}: ${i.spec.title}`, MARK[i.status], i.summary]),
+    ),
+  );
+  const canary = canaryResult(r);
+  L.push('', `Verifier self-check: ${MARK[canary.status]}, ${canary.summary}.`, '');
+  const others = otherThresholds(r);
+  if (others.length) {
+    L.push('## Thresholds', '');
+    L.push(
+      ...table(
+        ['threshold', 'expected', 'actual', 'result'],
+        others.map((t) => [t.name, t.expected, formatThresholdActual(t), t.pass ? 'PASS' : '**FAIL**']),
+      ),
+      '',
+    );
+  }
+
+  L.push('## Workload', '');
+  L.push(
+    ...table(
+      ['attempted', 'acknowledged', 'failed', 'indeterminate', 'availability', 'p50', 'p90', 'p99', 'max'],
+      [
+        [
+          formatCount(r.ops.attempted),
+          formatCount(r.ops.ok),
+          formatCount(r.ops.fail),
+          formatCount(r.ops.indeterminate),
+          formatPercent(r.ops.availability),
+          formatMs(r.latency.p50),
+          formatMs(r.latency.p90),
+          formatMs(r.latency.p99),
+          formatMs(r.latency.max),
+        ],
+      ],
+    ),
+    '',
+  );
+  if (r.timings.phases.length) {
+    L.push(
+      `Phases: ${r.timings.phases.map((p) => `${p.name} ${formatClock(p.startMs)}-${formatClock(p.endMs)}`).join(', ')}.`,
+      '',
+    );
+  }
+
+  L.push('## Faults', '');
+  if (r.faults.length === 0) L.push('No faults were planned.', '');
+  else {
+    L.push(
+      ...table(
+        ['id', 'kind', 'target', 'planned', 'ran', 'params', 'error'],
+        r.faults.map((f) => [
+          f.id,
+          f.kind,
+          f.target,
+          `${formatClock(f.plannedAt)} for ${formatMs(f.plannedFor)}`,
+          f.startedAt === undefined
+            ? 'never started'
+            : `${formatClock(f.startedAt)} to ${f.endedAt === undefined ? 'not healed' : formatClock(f.endedAt)}`,
+          JSON.stringify(f.params),
+          f.error,
+        ]),
+      ),
+      '',
+    );
+  }
+
+  L.push('## Findings', '');
+  const groups = findingsByKind(r);
+  if (groups.size === 0) L.push(r.scan ? 'None.' : 'The scan did not run.', '');
+  for (const [kind, fs] of groups) {
+    L.push(`### ${kind} (${fs.length}, ${fs[0]?.severity})`, '');
+    L.push(
+      ...table(
+        ['event id', 'seq', 'expected', 'found', 'faults active', 'check', 'message'],
+        fs
+          .slice(0, FINDINGS_SHOWN_PER_KIND)
+          .map((f) => [
+            f.eventId,
+            f.seq,
+            f.expected,
+            f.found,
+            activeFaultsOf(f).join('; '),
+            f.check,
+            f.message,
+          ]),
+      ),
+    );
+    if (fs.length > FINDINGS_SHOWN_PER_KIND)
+      L.push('', `... and ${fs.length - FINDINGS_SHOWN_PER_KIND} more in report.json.`);
+    L.push('');
+  }
+
+  L.push('## Tamper probes', '');
+  if (r.tamper.length === 0) L.push('None were run.', '');
+  else {
+    L.push(
+      ...table(
+        ['probe', 'via', 'request', 'outcome', 'detection', 'detail'],
+        r.tamper.map((t) => [t.name, t.via, `\`${t.request}\``, t.outcome, t.detection, t.detail]),
+      ),
+      '',
+    );
+  }
+
+  L.push('## Scan', '');
+  if (r.scan === null) L.push('The run stopped before the scan.', '');
+  else {
+    L.push(
+      `Read ${formatCount(r.scan.entries)} entries from ${r.scan.source} in ${formatMs(r.scan.durationMs)}. ` +
+        `Checkpoints: ${r.checkpoints.verified}/${r.checkpoints.count} verified.`,
+      '',
+      ...table(
+        ['check', 'ran', 'why not'],
+        r.scan.checksRun.map((c) => [c.name, c.ran ? 'yes' : '**no**', c.reason]),
+      ),
+      '',
+    );
+  }
+
+  L.push('## Scenario as run', '');
+  if (r.scenario.file) L.push(`From \`${r.scenario.file}\`, defaults filled in, durations in ms.`, '');
+  L.push('```yaml', stringify(r.scenario.asRun).trimEnd(), '```', '');
+
+  L.push('## Versions and files', '');
+  L.push(
+    ...table(
+      ['component', 'version'],
+      [[r.tool.name, r.tool.version], ...Object.entries(r.runtime.versions)],
+    ),
+    '',
+  );
+  if (r.files.length) L.push(r.files.map((f) => `\`${f}\``).join(' · '), '');
+  return redactSecrets(`${L.join('\n').trimEnd()}\n`, opts.secrets);
+}

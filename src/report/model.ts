@@ -1,0 +1,228 @@
+/**
+ * The report of one run: a versioned, documented data model (docs/report.md). `run` builds a
+ * Report and hands it to the renderers; report.json is this object, and
+ * schema/report.schema.json is its JSON Schema. Times inside a run are ms since the workload's
+ * start unless a field says otherwise; wall-clock times are ISO 8601 UTC strings.
+ */
+import { z } from 'zod';
+import { FINDING_KINDS, type FindingKind } from '../scenario/vocabulary.ts';
+
+export const REPORT_SCHEMA_VERSION = 1;
+
+const ms = z.number().min(0).meta({ description: 'milliseconds' });
+const msSinceStart = z.number().meta({ description: 'ms since the workload started' });
+const count = z.int().min(0);
+const nullableMs = z.number().min(0).nullable().meta({ description: 'ms; null when there was no sample' });
+
+export const phaseSchema = z.strictObject({
+  name: z
+    .string()
+    .meta({ description: 'stack-up, proxies, workload, heal, tamper, scan, report, stack-down' }),
+  startMs: msSinceStart,
+  endMs: msSinceStart,
+});
+
+export const seriesPointSchema = z
+  .strictObject({
+    t: z.int().min(0).meta({ description: 'second of the run (0-based) this bucket covers' }),
+    ok: count.meta({ description: 'writes acknowledged in this second' }),
+    errors: count.meta({ description: 'writes that failed definitely in this second' }),
+    indeterminate: count.meta({ description: 'writes with unknown outcome in this second' }),
+    p50: nullableMs,
+    p99: nullableMs,
+  })
+  .meta({ description: 'one second of the workload, as the writers saw it' });
+
+export const faultRecordSchema = z.strictObject({
+  id: z.string(),
+  kind: z.string().meta({ description: 'fault kind of the scenario: latency, partition, db-down, ...' }),
+  target: z.string().meta({ description: 'what it hit: "proxy api", "db", "service 0", ...' }),
+  params: z.record(z.string(), z.unknown()),
+  plannedAt: msSinceStart,
+  plannedFor: ms,
+  startedAt: msSinceStart.optional().meta({ description: 'absent when it never started' }),
+  endedAt: msSinceStart.optional().meta({ description: 'absent when it was never healed (interrupted run)' }),
+  error: z.string().optional(),
+});
+
+export const TAMPER_OUTCOMES = ['refused', 'appended', 'accepted', 'error'] as const;
+
+export const tamperRecordSchema = z.strictObject({
+  name: z.string(),
+  via: z.enum(['sql', 'api']),
+  request: z.string().meta({ description: 'the SQL statement, or METHOD path' }),
+  outcome: z.enum(TAMPER_OUTCOMES).meta({
+    description:
+      'refused: the stack said no; appended: it became a new entry (correct for an append-only log); accepted: the mutation succeeded; error: the probe itself failed',
+  }),
+  detail: z.string(),
+  detection: z
+    .enum(['detected', 'undetected'])
+    .optional()
+    .meta({ description: 'for accepted mutations: whether the scan noticed' }),
+});
+
+export const findingSchema = z.strictObject({
+  kind: z.enum(FINDING_KINDS),
+  severity: z.enum(['violation', 'warning', 'info']),
+  message: z.string(),
+  seq: z.int().optional(),
+  line: z.int().optional(),
+  eventId: z.string().optional(),
+  expected: z.string().optional(),
+  found: z.string().optional(),
+  check: z.string(),
+  detail: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .meta({ description: 'extra evidence; detail.activeFaults lists the faults active when the op ran' }),
+});
+
+export const thresholdResultSchema = z.strictObject({
+  name: z
+    .string()
+    .meta({ description: 'the expect key: missing, brokenChain, availability, latency.p99, ...' }),
+  expected: z.string().meta({ description: 'as written in the scenario: "0", ">= 70%", "< 500ms"' }),
+  actual: z.number().nullable().meta({ description: 'null when it could not be measured' }),
+  pass: z.boolean(),
+});
+
+export const reportSchema = z
+  .strictObject({
+    schemaVersion: z.literal(REPORT_SCHEMA_VERSION),
+    tool: z.strictObject({ name: z.string(), version: z.string() }),
+    runId: z.string(),
+    scenario: z.strictObject({
+      name: z.string(),
+      description: z.string(),
+      file: z.string().optional(),
+      asRun: z
+        .record(z.string(), z.unknown())
+        .meta({ description: 'the parsed scenario, defaults filled, durations in ms' }),
+    }),
+    seed: z.int(),
+    runtime: z.strictObject({
+      kind: z.string().meta({ description: 'compose, local or external' }),
+      why: z.string().meta({ description: 'why this runtime: "docker answered", "no Docker engine", ...' }),
+      versions: z
+        .record(z.string(), z.string())
+        .meta({ description: 'node, postgres, toxiproxy, service, ...' }),
+    }),
+    timings: z.strictObject({
+      startedAt: z.iso.datetime(),
+      endedAt: z.iso.datetime(),
+      durationMs: ms,
+      phases: z.array(phaseSchema),
+    }),
+    interrupted: z.boolean().meta({ description: 'true when Ctrl-C or SIGTERM cut the run short' }),
+    ops: z.strictObject({
+      attempted: count,
+      ok: count,
+      fail: count,
+      indeterminate: count,
+      availability: z
+        .number()
+        .min(0)
+        .max(1)
+        .nullable()
+        .meta({ description: 'ok / attempted; null when nothing was attempted' }),
+    }),
+    latency: z.strictObject({ p50: nullableMs, p90: nullableMs, p99: nullableMs, max: nullableMs }),
+    series: z.array(seriesPointSchema),
+    faults: z.array(faultRecordSchema),
+    tamper: z.array(tamperRecordSchema),
+    checkpoints: z.strictObject({
+      count: count,
+      verified: count,
+      publicKey: z.string().optional().meta({ description: 'PEM (SPKI) Ed25519 public key' }),
+    }),
+    scan: z
+      .strictObject({
+        source: z.string().meta({ description: 'where the log was read from, credentials redacted' }),
+        entries: count,
+        checksRun: z.array(
+          z.strictObject({ name: z.string(), ran: z.boolean(), reason: z.string().optional() }),
+        ),
+        durationMs: ms,
+      })
+      .nullable()
+      .meta({ description: 'null when the run stopped before the scan' }),
+    findings: z.array(findingSchema),
+    canaries: z
+      .strictObject({ planted: count, caught: count, missed: z.array(z.string()) })
+      .nullable()
+      .meta({ description: "the verifier's self-check; null when it did not run" }),
+    thresholds: z.array(thresholdResultSchema),
+    verdict: z.strictObject({
+      status: z.enum(['pass', 'fail', 'unknown']),
+      reasons: z.array(z.string()),
+    }),
+    files: z.array(z.string()).meta({ description: 'files of the report folder, relative to it' }),
+  })
+  .meta({
+    title: 'auditchaos report',
+    description: 'What one auditchaos run did and found (report.json).',
+  });
+
+export type Report = z.output<typeof reportSchema>;
+export type FaultRecord = z.output<typeof faultRecordSchema>;
+export type TamperRecord = z.output<typeof tamperRecordSchema>;
+export type ReportFinding = z.output<typeof findingSchema>;
+export type ThresholdResult = z.output<typeof thresholdResultSchema>;
+export type SeriesPoint = z.output<typeof seriesPointSchema>;
+export type VerdictStatus = Report['verdict']['status'];
+
+/** The JSON Schema published as schema/report.schema.json. */
+export function reportJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(reportSchema, { io: 'output', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
+  return { ...schema, $id: 'https://auditchaos.dev/schema/report-v1.json' };
+}
+
+/**
+ * The invariants a run checks: the violation kinds of the finding taxonomy (DESIGN.md), each with
+ * the scan check that produces it and the `expect` key that sets how many are allowed.
+ */
+export interface InvariantSpec {
+  kind: FindingKind;
+  title: string;
+  check: string;
+  expectKey: string;
+}
+
+export const INVARIANTS: readonly InvariantSpec[] = [
+  { kind: 'missing', title: 'every acknowledged event is in the log', check: 'ledger', expectKey: 'missing' },
+  { kind: 'partial', title: 'no entry is truncated or incomplete', check: 'partial', expectKey: 'partial' },
+  {
+    kind: 'broken-chain',
+    title: 'the hash chain and sequence are intact',
+    check: 'chain',
+    expectKey: 'brokenChain',
+  },
+  {
+    kind: 'duplicate',
+    title: 'no event id is stored twice',
+    check: 'duplicate',
+    expectKey: 'duplicates',
+  },
+  {
+    kind: 'unexpected',
+    title: 'no entry that nobody wrote',
+    check: 'ledger',
+    expectKey: 'unexpected',
+  },
+  {
+    kind: 'rollback',
+    title: 'every signed checkpoint is still in the log',
+    check: 'checkpoint',
+    expectKey: 'rollback',
+  },
+  {
+    kind: 'tamper-undetected',
+    title: 'every successful tamper probe was detected',
+    check: 'tamper',
+    expectKey: 'tamperUndetected',
+  },
+];

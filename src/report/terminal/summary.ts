@@ -1,0 +1,66 @@
+/** The end-of-run summary: a table of invariants with pass/fail colour, the verdict, the report path. */
+import type { ChalkInstance } from 'chalk';
+import Table from 'cli-table3';
+import {
+  type CheckStatus,
+  canaryResult,
+  formatClock,
+  formatCount,
+  formatPercent,
+  formatThresholdActual,
+  invariantResults,
+  otherThresholds,
+  verdictHeadline,
+} from '../invariants.ts';
+import type { Report } from '../model.ts';
+import { redactSecrets } from '../redact.ts';
+
+export interface SummaryOptions {
+  color: ChalkInstance;
+  /** The report folder; the summary points at report.html inside it. */
+  reportDir?: string;
+  secrets?: readonly string[];
+  /** Table width limit; the detail column wraps inside it. */
+  columns?: number;
+}
+
+export function renderSummary(report: Report, opts: SummaryOptions): string {
+  const c = opts.color;
+  const mark: Record<CheckStatus, string> = {
+    pass: c.green('PASS'),
+    fail: c.red.bold('FAIL'),
+    skipped: c.yellow('NOT CHECKED'),
+  };
+  const detailWidth = Math.max(24, Math.min(72, (opts.columns ?? 100) - 40));
+  const table = new Table({
+    head: ['invariant', 'result', 'detail'],
+    style: { head: [], border: [], compact: true },
+    colWidths: [null, null, detailWidth] as unknown as number[],
+    wordWrap: true,
+  });
+  for (const i of invariantResults(report)) table.push([i.spec.kind, mark[i.status], i.summary]);
+  const canary = canaryResult(report);
+  table.push(['canaries', mark[canary.status], canary.summary]);
+  for (const t of otherThresholds(report))
+    table.push([
+      t.name,
+      mark[t.pass ? 'pass' : 'fail'],
+      `expected ${t.expected}, actual ${formatThresholdActual(t)}`,
+    ]);
+
+  const s = report.verdict.status;
+  const paint = s === 'pass' ? c.green.bold : s === 'fail' ? c.red.bold : c.yellow.bold;
+  const violations = report.findings.filter((f) => f.severity === 'violation').length;
+  const lines = [
+    table.toString(),
+    '',
+    `${paint(verdictHeadline(report))}  ${c.bold(report.scenario.name)}  ${c.dim(
+      `${violations} violation(s) · availability ${formatPercent(report.ops.availability)} · ` +
+        `${formatCount(report.ops.ok)}/${formatCount(report.ops.attempted)} acknowledged · ${formatClock(report.timings.durationMs)} · seed ${report.seed}`,
+    )}`,
+    ...report.verdict.reasons.map((r) => `  - ${r}`),
+  ];
+  if (opts.reportDir)
+    lines.push(`report: ${c.underline(`${opts.reportDir.replace(/\/$/, '')}/report.html`)}`);
+  return redactSecrets(lines.join('\n'), opts.secrets);
+}
