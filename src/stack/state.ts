@@ -18,6 +18,8 @@ export interface RunState {
   dirs: string[];
   /** Compose project name, when the compose runtime made one. */
   composeProject?: string;
+  /** Left up on purpose (--keep-stack, `up`): `down` takes it down even though its CLI is gone. */
+  detached?: boolean;
   composeFiles?: string[];
 }
 

@@ -33,6 +33,10 @@ export interface Stack {
   serviceRecover(mode: ServiceFaultMode, replica?: number): Promise<void>;
   /** Copies every component's logs into `dir` (one file each); returns the files written. */
   collectLogs(dir: string): Promise<string[]>;
+  /** Leaves the stack running after this process exits (--keep-stack, `up`); `auditchaos down` removes it. */
+  detach?(): Promise<void>;
+  /** Secret values this stack made (passwords): redacted from every report and log. */
+  readonly secrets?: readonly string[];
   /** Takes everything down. Safe to call twice and after a failed up(). */
   down(): Promise<void>;
 }

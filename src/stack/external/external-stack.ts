@@ -84,6 +84,7 @@ export class ExternalStack implements Stack {
   async collectLogs(): Promise<string[]> {
     return [];
   }
+  async detach(): Promise<void> {}
   async down(): Promise<void> {
     // Nothing of ours runs there; the run heals its faults before this.
   }

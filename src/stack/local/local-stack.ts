@@ -9,7 +9,6 @@ import path from 'node:path';
 import pg from 'pg';
 import { Toxiproxy } from 'toxiproxy-node-client';
 import { EnvironmentError } from '../../errors.ts';
-import { startProxyServer } from '../../proxy/server.ts';
 import type { Scenario } from '../../scenario/schema.ts';
 import { parseHostPort } from '../../scenario/units.ts';
 import { RunStateFile } from '../state.ts';
@@ -17,7 +16,7 @@ import type { DbFaultMode, ServiceFaultMode, Stack, StackEndpoints } from '../ty
 import { type Balancer, startBalancer } from './balancer.ts';
 import { freePort } from './free-port.ts';
 import { PostgresServer } from './postgres.ts';
-import { ServiceProcess } from './service-process.ts';
+import { ChildService } from './service-process.ts';
 
 export const DB_NAME = 'auditlog';
 export const OWNER_ROLE = 'auditlog_owner';
@@ -41,8 +40,9 @@ export class LocalStack implements Stack {
   private readonly log: (line: string) => void;
   private workDir: string | undefined;
   private postgres: PostgresServer | undefined;
-  private proxy: { url: string; close(): Promise<void> } | undefined;
-  private services: ServiceProcess[] = [];
+  private proxy: ChildService | undefined;
+  private services: ChildService[] = [];
+  private servicePorts: number[] = [];
   private balancer: Balancer | undefined;
   private ep: StackEndpoints | undefined;
   private readonly ownerPassword = 'owner-' + Math.random().toString(36).slice(2, 10);
@@ -66,11 +66,10 @@ export class LocalStack implements Stack {
     signal?.throwIfAborted();
 
     this.log('starting PostgreSQL (local)');
-    const pgLog = (await import('node:fs')).createWriteStream(path.join(workDir, 'postgres.log'));
     const postgres = await PostgresServer.create({
       dataDir: path.join(workDir, 'pg'),
       source: this.scenario.stack.postgres,
-      onLog: (line) => pgLog.write(`${line}\n`),
+      logFile: path.join(workDir, 'postgres.log'),
     });
     this.postgres = postgres;
     await this.recordPostgresPid();
@@ -78,13 +77,22 @@ export class LocalStack implements Stack {
     signal?.throwIfAborted();
 
     this.log('starting the built-in proxy');
-    const proxy = await startProxyServer({ host: '127.0.0.1', port: await freePort() });
+    const proxyPort = await freePort();
+    const proxyUrl = `http://127.0.0.1:${proxyPort}`;
+    const proxy = new ChildService({
+      label: 'built-in proxy',
+      args: ['proxy', '--host', '127.0.0.1', '--port', String(proxyPort)],
+      readyUrl: `${proxyUrl}/version`,
+      logFile: path.join(workDir, 'proxy.log'),
+      onSpawn: (pid) => void this.state.update((s) => s.pids.push({ pid, role: 'proxy', group: true })),
+    });
     this.proxy = proxy;
+    await proxy.start();
 
     const replicas = this.scenario.stack.replicas;
     const servicePorts = await Promise.all(Array.from({ length: replicas }, () => freePort()));
-    if (replicas > 1)
-      this.balancer = await startBalancer(() => servicePorts.filter((_, i) => this.services[i]?.running));
+    this.servicePorts = servicePorts;
+    if (replicas > 1) this.balancer = await startBalancer(() => servicePorts.filter((_, i) => this.services[i]?.running));
     const serviceAddr = replicas > 1 ? `127.0.0.1:${this.balancer?.port}` : `127.0.0.1:${servicePorts[0]}`;
 
     const proxies = this.scenario.proxies.map((p) => {
@@ -98,7 +106,7 @@ export class LocalStack implements Stack {
       return { name: p.name, listen: `127.0.0.1:${listen.port}`, upstream, enabled: p.enabled };
     });
     try {
-      await new Toxiproxy(proxy.url).populate(proxies);
+      await new Toxiproxy(proxyUrl).populate(proxies);
     } catch (e) {
       throw new EnvironmentError(
         `could not open the scenario's proxies (${proxies.map((p) => p.listen).join(', ')}): ${(e as Error).message}`,
@@ -111,7 +119,7 @@ export class LocalStack implements Stack {
     signal?.throwIfAborted();
 
     this.log(`starting the audit-log service${replicas > 1 ? ` (${replicas} replicas)` : ''}`);
-    const args = [
+    const baseArgs = [
       '--database-url',
       `postgres://${WRITER_ROLE}:${this.writerPassword}@${writerHostPort}/${DB_NAME}`,
       '--admin-url',
@@ -119,25 +127,25 @@ export class LocalStack implements Stack {
       '--signing-key',
       path.join(workDir, 'signing-key.pem'),
     ];
-    if (this.scenario.stack.flaws.length) args.push('--flaws', this.scenario.stack.flaws.join(','));
+    if (this.scenario.stack.flaws.length) baseArgs.push('--flaws', this.scenario.stack.flaws.join(','));
     this.services = servicePorts.map(
       (port, i) =>
-        new ServiceProcess({
-          port,
-          args,
+        new ChildService({
+          label: `audit-log service${replicas > 1 ? ` replica ${i}` : ''}`,
+          args: ['serve', '--listen', `127.0.0.1:${port}`, ...baseArgs],
+          readyUrl: `http://127.0.0.1:${port}/health`,
           env: { AUDITLOG_OWNER_PASSWORD: this.ownerPassword, AUDITLOG_WRITER_PASSWORD: this.writerPassword },
           logFile: path.join(workDir, `auditlog-${i}.log`),
-          onSpawn: (pid) =>
-            void this.state.update((s) => s.pids.push({ pid, role: `auditlog-${i}`, group: false })),
+          onSpawn: (pid) => void this.state.update((s) => s.pids.push({ pid, role: `auditlog-${i}`, group: true })),
         }),
     );
     // Replicas start one after another: the first one migrates the schema.
-    for (const s of this.services) {
+    for (const [i, s] of this.services.entries()) {
       await s.start();
-      await s.waitHealthy();
+      await s.waitHealthy(`http://127.0.0.1:${servicePorts[i]}/health`);
     }
     this.ep = {
-      toxiproxyUrl: proxy.url,
+      toxiproxyUrl: proxyUrl,
       serviceUrl: apiProxy ? `http://${apiProxy.listen}` : `http://${serviceAddr}`,
       serviceDirectUrl: `http://${serviceAddr}`,
       databaseUrl: this.ownerUrl(),
@@ -196,7 +204,7 @@ export class LocalStack implements Stack {
     return this.postgres;
   }
 
-  private replicas(replica?: number): ServiceProcess[] {
+  private replicas(replica?: number): ChildService[] {
     if (replica === undefined) return this.services;
     const s = this.services[replica];
     if (!s) throw new EnvironmentError(`there is no service replica ${replica}`);
@@ -213,7 +221,7 @@ export class LocalStack implements Stack {
 
   async collectLogs(dir: string): Promise<string[]> {
     if (!this.workDir) return [];
-    const names = ['postgres.log', ...this.services.map((_, i) => `auditlog-${i}.log`)];
+    const names = ['postgres.log', 'proxy.log', ...this.services.map((_, i) => `auditlog-${i}.log`)];
     const out: string[] = [];
     for (const n of names) {
       const dest = path.join(dir, n);
@@ -227,6 +235,17 @@ export class LocalStack implements Stack {
     return out;
   }
 
+  /** Lets the CLI exit with the stack still up (--keep-stack, `up`); `auditchaos down` sweeps it later. */
+  async detach(): Promise<void> {
+    if (this.balancer) this.log('note: the replica balancer runs inside this process and stops when it exits');
+    for (const s of this.services) s.detach();
+    this.proxy?.detach();
+    this.postgres?.detach();
+    await this.state.update((s) => {
+      s.detached = true;
+    });
+  }
+
   async down(): Promise<void> {
     const errors: unknown[] = [];
     const attempt = async (f: () => Promise<unknown> | undefined) => {
@@ -236,9 +255,9 @@ export class LocalStack implements Stack {
         errors.push(e);
       }
     };
-    await Promise.all(this.services.map((s) => attempt(() => s.dispose())));
+    await Promise.all(this.services.map((s) => attempt(() => s.stop())));
     await attempt(() => this.balancer?.close());
-    await attempt(() => this.proxy?.close());
+    await attempt(() => this.proxy?.stop());
     await attempt(() => this.postgres?.dispose());
     if (this.workDir) await attempt(() => rm(this.workDir as string, { recursive: true, force: true }));
     this.services = [];

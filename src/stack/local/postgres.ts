@@ -6,7 +6,7 @@
  * given to the unprivileged `nobody` user and the server runs as it.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
@@ -69,7 +69,8 @@ export interface PostgresServerOptions {
   password?: string;
   /** Extra `-c name=value` settings. */
   settings?: Record<string, string | number>;
-  onLog?: (line: string) => void;
+  /** The server's own log (stdout and stderr); absent: a file in the data directory's parent. */
+  logFile?: string;
   startTimeoutMs?: number;
 }
 
@@ -160,35 +161,47 @@ export class PostgresServer {
     };
     const args = ['-D', this.dataDir, '-p', String(this.port)];
     for (const [k, v] of Object.entries(settings)) args.push('-c', `${k}=${v}`);
-    const child = spawn(this.bins.postgres, args, {
-      ...(this.runAs ?? {}),
-      detached: true, // its own process group, so that kill/pause reach every backend
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LC_ALL: 'C' },
-    });
+    // Output goes to a file, not a pipe: the server may outlive this process (--keep-stack, `up`).
+    const fd = openSync(this.logFile, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(this.bins.postgres, args, {
+        ...(this.runAs ?? {}),
+        detached: true, // its own process group, so that kill/pause reach every backend
+        stdio: ['ignore', fd, fd],
+        env: { ...process.env, LC_ALL: 'C' },
+      });
+    } finally {
+      closeSync(fd);
+    }
     this.child = child;
     this.paused = false;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    const log = this.opts.onLog;
-    const tail: string[] = [];
-    const onData = (buf: Buffer) => {
-      for (const line of buf.toString('utf8').split('\n')) {
-        if (!line) continue;
-        tail.push(line);
-        if (tail.length > 20) tail.shift();
-        log?.(line);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    await this.waitReady(this.opts.startTimeoutMs ?? 30_000, tail);
+    await this.waitReady(this.opts.startTimeoutMs ?? 30_000);
   }
 
-  private async waitReady(timeoutMs: number, tail: string[]): Promise<void> {
+  get logFile(): string {
+    return this.opts.logFile ?? path.join(path.dirname(this.dataDir), 'postgres.log');
+  }
+
+  private logTail(): string[] {
+    try {
+      return readFileSync(this.logFile, 'utf8').trim().split('\n').slice(-3);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Lets this process exit while the server keeps running (--keep-stack, `up`). */
+  detach(): void {
+    this.child?.unref();
+  }
+
+  private async waitReady(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.running) {
-        throw new EnvironmentError(`PostgreSQL exited during start-up: ${tail.slice(-3).join(' | ')}`, {
+        throw new EnvironmentError(`PostgreSQL exited during start-up: ${this.logTail().join(' | ')}`, {
           hint: `is port ${this.port} already in use?`,
         });
       }
@@ -204,7 +217,7 @@ export class PostgresServer {
       }
     }
     throw new EnvironmentError(`PostgreSQL did not accept connections within ${timeoutMs} ms`, {
-      hint: tail.slice(-3).join(' | '),
+      hint: this.logTail().join(' | '),
     });
   }
 

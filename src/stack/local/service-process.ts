@@ -1,31 +1,41 @@
-/** The reference service as a child process (`auditchaos serve`), so that a kill is a real crash mid-append. */
+/**
+ * An `auditchaos <command>` child process (the reference service, the built-in proxy), detached in
+ * its own process group with its output in a log file: a kill is a real crash, Ctrl-C in the
+ * terminal reaches only the CLI (which then cleans up in order), and with --keep-stack or `up` the
+ * process outlives the CLI until `auditchaos down`.
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { EnvironmentError } from '../../errors.ts';
 
 export const BIN = path.resolve(import.meta.dirname, '../../../bin/auditchaos.js');
 
-export interface ServiceProcessOptions {
-  port: number;
+export interface ChildServiceOptions {
+  /** What it is, for messages: "audit-log service", "proxy". */
+  label: string;
+  /** CLI arguments after the binary, e.g. ['serve', '--listen', ...] */
   args: string[];
+  /** URL answering (any status) once it listens. */
+  readyUrl: string;
   env?: NodeJS.ProcessEnv;
   logFile: string;
   onSpawn?: (pid: number) => void;
 }
 
-export class ServiceProcess {
+function tail(file: string, lines = 5): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join(' | ');
+  } catch {
+    return '';
+  }
+}
+
+export class ChildService {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
-  private log: WriteStream;
 
-  constructor(private readonly opts: ServiceProcessOptions) {
-    this.log = createWriteStream(opts.logFile, { flags: 'a' });
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.opts.port}`;
-  }
+  constructor(private readonly opts: ChildServiceOptions) {}
 
   get running(): boolean {
     const c = this.child;
@@ -38,57 +48,54 @@ export class ServiceProcess {
 
   async start(timeoutMs = 30_000): Promise<void> {
     if (this.running) return;
-    const child = spawn(
-      process.execPath,
-      [BIN, 'serve', '--listen', `127.0.0.1:${this.opts.port}`, ...this.opts.args],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
+    const fd = openSync(this.opts.logFile, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(process.execPath, [BIN, ...this.opts.args], {
+        stdio: ['ignore', fd, fd],
+        detached: true,
         env: { ...process.env, NO_COLOR: '1', ...this.opts.env },
-      },
-    );
+      });
+    } finally {
+      closeSync(fd);
+    }
     this.child = child;
     this.exited = new Promise((r) => child.once('exit', () => r()));
-    child.stdout?.pipe(this.log, { end: false });
-    child.stderr?.pipe(this.log, { end: false });
     if (child.pid !== undefined) this.opts.onSpawn?.(child.pid);
-    await this.waitListening(timeoutMs);
-  }
-
-  /** Listening is enough: /health may say 503 while the database is down, and that is a state to test. */
-  private async waitListening(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.running) {
-        throw new EnvironmentError(`the audit-log service exited during start-up (see ${this.opts.logFile})`);
+        throw new EnvironmentError(`the ${this.opts.label} exited during start-up: ${tail(this.opts.logFile)}`, {
+          hint: `its log: ${this.opts.logFile}`,
+        });
       }
       try {
-        const r = await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(1000) });
+        const r = await fetch(this.opts.readyUrl, { signal: AbortSignal.timeout(1000) });
         await r.body?.cancel();
         return;
       } catch {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
-    throw new EnvironmentError(
-      `the audit-log service did not listen within ${timeoutMs} ms (see ${this.opts.logFile})`,
-    );
+    await this.kill();
+    throw new EnvironmentError(`the ${this.opts.label} did not listen within ${timeoutMs} ms: ${tail(this.opts.logFile)}`);
   }
 
-  async waitHealthy(timeoutMs = 30_000): Promise<void> {
+  async waitHealthy(url: string, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < deadline) {
       try {
-        const r = await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(2000) });
-        last = `${r.status} ${await r.text()}`;
+        const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+        last = `${r.status} ${(await r.text()).slice(0, 200)}`;
         if (r.ok) return;
       } catch (e) {
         last = (e as Error).message;
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new EnvironmentError(`the audit-log service was not healthy within ${timeoutMs} ms: ${last}`, {
-      hint: `see ${this.opts.logFile}`,
+    throw new EnvironmentError(`the ${this.opts.label} was not healthy within ${timeoutMs} ms: ${last}`, {
+      hint: `its log: ${this.opts.logFile}`,
     });
   }
 
@@ -98,16 +105,16 @@ export class ServiceProcess {
     await this.exited;
   }
 
-  async stop(): Promise<void> {
+  async stop(graceMs = 5000): Promise<void> {
     if (!this.running) return;
     this.child?.kill('SIGTERM');
-    const t = setTimeout(() => this.child?.kill('SIGKILL'), 5000);
+    const t = setTimeout(() => this.child?.kill('SIGKILL'), graceMs);
     await this.exited;
     clearTimeout(t);
   }
 
-  async dispose(): Promise<void> {
-    await this.stop();
-    await new Promise<void>((r) => this.log.end(() => r()));
+  /** Lets the CLI exit while this keeps running (--keep-stack, `up`). */
+  detach(): void {
+    this.child?.unref();
   }
 }

@@ -1,0 +1,105 @@
+import path from 'node:path';
+import { ExitCode, UsageError } from '../../errors.ts';
+import { createTerminalSink } from '../../report/terminal/index.ts';
+import { writeIndex } from '../../report/write.ts';
+import { type RunOutcome, runScenario } from '../../run/run-scenario.ts';
+import { readScenarioFile } from '../../scenario/read.ts';
+import { RUNTIMES, type RuntimeName } from '../../scenario/vocabulary.ts';
+import { chooseRuntime, createStack } from '../../stack/factory.ts';
+import type { RegisterCommand } from '../context.ts';
+
+interface RunFlags {
+  seed?: string;
+  runtime?: string;
+  out?: string;
+  reportsDir: string;
+  keepStack?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** Worst first: the exit code of several runs is that of the worst one. */
+const EXIT_PRIORITY: number[] = [ExitCode.interrupted, ExitCode.internal, ExitCode.environment, ExitCode.usage, ExitCode.violation, ExitCode.inconclusive, ExitCode.ok];
+
+export const registerRun: RegisterCommand = (program, ctx) => {
+  program
+    .command('run')
+    .description('run scenarios: stack up, workload + faults, tamper, scan, verdict, report')
+    .argument('<scenario...>', 'scenario YAML files, run one after another')
+    .option('--seed <n>', 'seed for the fault and workload plans (default: the scenario seed, else random)')
+    .option('--runtime <kind>', `override stack.runtime: ${RUNTIMES.join(', ')}`)
+    .option('--out <dir>', 'report folder (one scenario only)')
+    .option('--reports-dir <dir>', 'where report folders go', 'reports')
+    .option('--keep-stack', 'leave the stack up after the run and print how to reach it')
+    .option('--json', 'JSON lines of run events on stdout')
+    .option('--quiet', 'print only the verdict and the report path')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ auditchaos run scenarios/quickstart.yml\n  $ auditchaos run scenarios/*.yml --seed 7 --reports-dir out/\n',
+    )
+    .action(async (files: string[], flags: RunFlags) => {
+      const seed = flags.seed === undefined ? undefined : Number(flags.seed);
+      if (seed !== undefined && (!Number.isSafeInteger(seed) || seed < 0)) {
+        throw new UsageError(`--seed must be a non-negative integer, got "${flags.seed}"`);
+      }
+      if (flags.runtime !== undefined && !(RUNTIMES as readonly string[]).includes(flags.runtime)) {
+        throw new UsageError(`--runtime must be one of ${RUNTIMES.join(', ')}, got "${flags.runtime}"`);
+      }
+      if (flags.out && files.length > 1) throw new UsageError('--out takes one scenario; use --reports-dir for several');
+      if (flags.keepStack && files.length > 1) throw new UsageError('--keep-stack takes one scenario');
+      // Every scenario is checked before anything starts: a typo in the third must not cost two runs.
+      const loaded = [];
+      for (const f of files) loaded.push(await readScenarioFile(f));
+
+      const outcomes: RunOutcome[] = [];
+      for (const l of loaded) {
+        if (ctx.signal.aborted) break;
+        const sink = createTerminalSink({
+          stream: process.stdout,
+          color: ctx.output.color,
+          json: flags.json,
+          quiet: flags.quiet,
+        });
+        try {
+          outcomes.push(
+            await runScenario({
+              loaded: l,
+              seed,
+              runtime: flags.runtime as RuntimeName | undefined,
+              outDir: flags.out,
+              reportsRoot: path.resolve(ctx.cwd, flags.reportsDir),
+              keepStack: flags.keepStack,
+              signal: ctx.signal,
+              sink,
+              deps: {
+                chooseRuntime: (r) => chooseRuntime(r, ctx.env),
+                createStack,
+              },
+            }),
+          );
+        } finally {
+          sink.close();
+        }
+      }
+      const kept = outcomes.find((o) => o.keptStack)?.keptStack;
+      if (kept && !flags.json) {
+        ctx.output.out(
+          `\nThe stack is still up (--keep-stack), run ${kept.runId} (${kept.kind}):\n` +
+            `  service:   ${kept.serviceUrl}\n  toxiproxy: ${kept.toxiproxyUrl}\n` +
+            (kept.databaseUrl ? `  database:  ${kept.databaseUrl.replace(/:[^:@/]*@/, ':***@')}\n` : '') +
+            '  take it down with: auditchaos down',
+        );
+      }
+      if (outcomes.length > 1) {
+        const index = await writeIndex(
+          path.resolve(ctx.cwd, flags.reportsDir),
+          outcomes.map((o) => ({ report: o.report, dir: o.reportDir })),
+        );
+        if (!flags.json && !flags.quiet) ctx.output.out(`\nindex of ${outcomes.length} runs: ${index}`);
+      }
+      const codes = outcomes.map((o) => o.exitCode as number);
+      if (ctx.signal.aborted) codes.push(ExitCode.interrupted);
+      const worst = EXIT_PRIORITY.find((c) => codes.includes(c)) ?? ExitCode.ok;
+      ctx.setExitCode(worst as ExitCode);
+    });
+};

@@ -1,0 +1,143 @@
+/**
+ * The scan phase of a run: open the scenario's log source, scan it against the writers' ledger and
+ * the observed checkpoints, keep a sample of what was read, and plant canaries in that sample to
+ * prove the checks would have caught each defect.
+ */
+import path from 'node:path';
+import { deriveSeed, seededRandom } from '../random.ts';
+import type { Scenario } from '../scenario/schema.ts';
+import { recipeFromSettings } from '../scan/recipe.ts';
+import { scanEntries, scanLog } from '../scan/scan.ts';
+import { openLogSource } from './open-source.ts';
+import type { CheckpointSet, Finding, LedgerOp, LogEntry, LogSource, SourceItem } from '../scan/types.ts';
+import { isUnreadable } from '../scan/types.ts';
+import type { StackEndpoints } from '../stack/types.ts';
+import { type CanaryResult, runCanaries } from './canaries.ts';
+
+/** How many entries the canaries are planted among (the start of the log). */
+const CANARY_SAMPLE = 5000;
+
+export interface ScanStepResult {
+  source: string;
+  entries: number;
+  findings: Finding[];
+  checksRun: { name: string; ran: boolean; reason?: string; required: boolean }[];
+  checkpointsVerified: number;
+  canaries: { planted: number; caught: number; missed: string[]; results: CanaryResult[] } | undefined;
+  error?: string;
+  durationMs: number;
+}
+
+export interface ScanStepOptions {
+  scenario: Scenario;
+  scenarioDir: string;
+  endpoints: StackEndpoints;
+  ledger: LedgerOp[];
+  checkpoints?: CheckpointSet & { keyError?: string };
+  seed: number;
+  signal?: AbortSignal;
+  onProgress?: (entries: number) => void;
+}
+
+/** Passes items through and keeps the first `n` readable entries. */
+function sampling(source: LogSource, n: number): { source: LogSource; sample: LogEntry[] } {
+  const sample: LogEntry[] = [];
+  return {
+    sample,
+    source: {
+      ...source,
+      describe: source.describe,
+      async *entries(signal?: AbortSignal): AsyncIterable<SourceItem> {
+        sample.length = 0;
+        for await (const item of source.entries(signal)) {
+          if (sample.length < n && !isUnreadable(item)) sample.push(item);
+          yield item;
+        }
+      },
+    },
+  };
+}
+
+export async function scanStep(opts: ScanStepOptions): Promise<ScanStepResult> {
+  const { scenario, endpoints } = opts;
+  const src = scenario.scan.source;
+  const started = performance.now();
+  const recipe = await recipeFromSettings(scenario.scan.chain, opts.scenarioDir);
+  let opened: LogSource;
+  try {
+    opened = await openLogSource(
+      src.kind === 'postgres'
+        ? { kind: 'postgres', url: src.url ?? endpoints.databaseUrl ?? '', table: src.table, mapping: scenario.scan.mapping }
+        : src.kind === 'http'
+          ? { kind: 'http', url: src.url ?? endpoints.serviceDirectUrl ?? endpoints.serviceUrl, path: src.path, mapping: scenario.scan.mapping }
+          : { kind: 'jsonl', path: path.resolve(opts.scenarioDir, src.path), mapping: scenario.scan.mapping },
+    );
+  } catch (e) {
+    return failed(`could not open the log: ${(e as Error).message}`, started);
+  }
+  const { source, sample } = sampling(opened, CANARY_SAMPLE);
+  const checkpointsWanted = scenario.workload.checkpoint !== false;
+  const haveCheckpoints = Boolean(opts.checkpoints?.publicKey) && (opts.checkpoints?.checkpoints.length ?? 0) > 0;
+  const result = await scanLog({
+    source,
+    recipe,
+    ledger: opts.ledger,
+    ...(haveCheckpoints && opts.checkpoints ? { checkpoints: opts.checkpoints } : {}),
+    signal: opts.signal,
+    onProgress: (p) => opts.onProgress?.(p.entries),
+  });
+  const checksRun = result.checksRun.map((c) => ({
+    ...c,
+    // A check the run relies on and that could not run makes the verdict unknown.
+    required: c.name === 'checkpoint' ? checkpointsWanted : c.name !== 'partial',
+    ...(c.name === 'checkpoint' && !c.ran && checkpointsWanted && opts.checkpoints?.keyError
+      ? { reason: `${c.reason ?? 'not run'} (checkpoint key: ${opts.checkpoints.keyError})` }
+      : {}),
+  }));
+  if (result.readError) {
+    return { ...failed(result.readError, started), source: result.source, entries: result.entries, findings: result.findings, checksRun };
+  }
+
+  const rnd = seededRandom(deriveSeed(opts.seed, 'canaries'));
+  const check = async (entries: LogEntry[]) => (await scanEntries(entries, { recipe })).findings;
+  const { results, skipped } = await runCanaries(sample, check, {
+    pick: (n) => rnd.int(n),
+    rechain: (es, from) => {
+      for (let i = from; i < es.length; i++) {
+        const e = es[i] as LogEntry;
+        e.prevHash = i === 0 ? recipe.genesis : (es[i - 1] as LogEntry).hash;
+        e.hash = recipe.hash(e.prevHash, e);
+      }
+    },
+  });
+  const canaries = skipped
+    ? undefined
+    : {
+        planted: results.length,
+        caught: results.filter((r) => r.caught).length,
+        missed: results.filter((r) => !r.caught).map((r) => r.name),
+        results,
+      };
+  return {
+    source: result.source,
+    entries: result.entries,
+    findings: result.findings,
+    checksRun,
+    checkpointsVerified: result.checkpoints?.verified ?? 0,
+    canaries,
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+function failed(error: string, started: number): ScanStepResult {
+  return {
+    source: '',
+    entries: 0,
+    findings: [],
+    checksRun: [],
+    checkpointsVerified: 0,
+    canaries: undefined,
+    error,
+    durationMs: Math.round(performance.now() - started),
+  };
+}

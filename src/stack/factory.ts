@@ -1,0 +1,34 @@
+/** The composition root of runtimes: builds the Stack a run asked for. */
+import type { LoadedScenario } from '../scenario/read.ts';
+import type { RuntimeName } from '../scenario/vocabulary.ts';
+import { DockerEngine } from './compose/docker-engine.ts';
+import { ExternalStack } from './external/external-stack.ts';
+import { LocalStack } from './local/local-stack.ts';
+import { type RuntimeChoice, selectRuntime } from './select.ts';
+import type { Stack } from './types.ts';
+
+export async function chooseRuntime(requested: RuntimeName, env: NodeJS.ProcessEnv = process.env): Promise<RuntimeChoice> {
+  return selectRuntime(requested, async () => {
+    const probe = await new DockerEngine(env).probe(1500);
+    return probe.ok ? `Docker ${probe.version} at ${probe.socket}` : undefined;
+  });
+}
+
+export function createStack(
+  choice: RuntimeChoice,
+  opts: { runId: string; loaded: LoadedScenario; log: (line: string) => void },
+): Stack {
+  const { scenario } = opts.loaded;
+  switch (choice.kind) {
+    case 'local':
+      return new LocalStack({ runId: opts.runId, scenario, log: opts.log });
+    case 'external':
+      return new ExternalStack(opts.runId, scenario);
+    case 'compose':
+      return createComposeStack(opts);
+  }
+}
+
+function createComposeStack(_opts: { runId: string; loaded: LoadedScenario; log: (line: string) => void }): Stack {
+  throw new Error('compose runtime: wiring pending');
+}

@@ -1,0 +1,58 @@
+/**
+ * `auditchaos down`: takes down what earlier runs left (kept stacks, crashed CLIs), found by state
+ * files (processes, temp dirs) and by Docker labels (containers, networks, volumes). A run whose CLI
+ * is still alive is left alone unless `all` is asked for.
+ */
+import { rm } from 'node:fs/promises';
+import { DockerEngine } from './compose/docker-engine.ts';
+import { isAlive, listRunStates, type RunState, stateDir, sweepLocal } from './state.ts';
+
+export interface SweepReport {
+  runs: { runId: string; runtime: string; actions: string[] }[];
+  skipped: { runId: string; why: string }[];
+  docker?: { containers: string[]; networks: string[]; volumes: string[]; error?: string };
+}
+
+export async function sweepLeftovers(opts: { all?: boolean; runId?: string; env?: NodeJS.ProcessEnv }): Promise<SweepReport> {
+  const report: SweepReport = { runs: [], skipped: [] };
+  const states = await listRunStates(stateDir(opts.env));
+  let dockerUsed = false;
+  for (const { file, state } of states) {
+    if (opts.runId && state.runId !== opts.runId) continue;
+    const owned = state.cliPid !== process.pid && isAlive(state.cliPid) && !state.detached;
+    if (owned && !opts.all && !opts.runId) {
+      report.skipped.push({ runId: state.runId, why: `its CLI (pid ${state.cliPid}) is still running; use --all to take it down anyway` });
+      continue;
+    }
+    const actions = await sweepOne(state);
+    if (state.runtime === 'compose') dockerUsed = true;
+    await rm(file, { force: true });
+    report.runs.push({ runId: state.runId, runtime: state.runtime, actions });
+  }
+  if (opts.all || dockerUsed) {
+    const engine = new DockerEngine(opts.env);
+    const probe = await engine.probe(1500);
+    if (probe.ok && opts.all) {
+      try {
+        report.docker = await engine.sweep({ all: true });
+      } catch (e) {
+        report.docker = { containers: [], networks: [], volumes: [], error: (e as Error).message };
+      }
+    }
+  }
+  return report;
+}
+
+async function sweepOne(state: RunState): Promise<string[]> {
+  const actions = await sweepLocal(state);
+  if (state.runtime === 'compose' && state.composeProject) {
+    const engine = new DockerEngine();
+    const probe = await engine.probe(1500);
+    if (!probe.ok) return [...actions, `could not reach Docker to remove project ${state.composeProject}: ${probe.reason}`];
+    const r = await engine.sweep({ runId: state.runId, project: state.composeProject });
+    actions.push(...r.containers.map((c) => `removed container ${c}`));
+    actions.push(...r.networks.map((n) => `removed network ${n}`));
+    actions.push(...r.volumes.map((v) => `removed volume ${v}`));
+  }
+  return actions;
+}
