@@ -1,4 +1,5 @@
 import type { RegisterCommand } from '../context.ts';
+import { registerDoctor } from './doctor-command.ts';
 import { registerDown } from './down-command.ts';
 import { pendingCommand } from './pending.ts';
 import { registerReport } from './report-command.ts';
@@ -24,5 +25,6 @@ export const commands: RegisterCommand[] = [
   registerProxy,
   registerServe,
   registerSchema,
+  registerDoctor,
   registerReport,
 ];

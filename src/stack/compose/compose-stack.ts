@@ -1,0 +1,498 @@
+/**
+ * The compose runtime: the scenario's compose file run with `docker compose` or `docker-compose`
+ * under a project named after the run id, every container labelled with it. Faults on containers
+ * go through the Docker engine (stop, kill, pause and their undo); the Toxiproxy proxies are
+ * created through its API once it answers. down() removes the project's containers, networks and
+ * volumes, then checks by label that nothing is left.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { EnvironmentError } from '../../errors.ts';
+import type { Scenario } from '../../scenario/schema.ts';
+import { parseHostPort } from '../../scenario/units.ts';
+import { RunStateFile } from '../state.ts';
+import type { DbFaultMode, ServiceFaultMode, Stack, StackEndpoints } from '../types.ts';
+import {
+  ComposeProject,
+  type ComposeTool,
+  IMAGE_VARIABLES,
+  projectName,
+  requireCompose,
+} from './compose-cli.ts';
+import { type ContainerInfo, DockerEngine, LABEL_ROLE, type Selector } from './docker-engine.ts';
+
+export const DB_NAME = 'auditlog';
+export const OWNER_ROLE = 'auditlog_owner';
+export const WRITER_ROLE = 'auditlog_writer';
+
+/** compose/stack.yml of this repository: the default when a scenario names none. */
+export const DEFAULT_COMPOSE_FILE = path.resolve(import.meta.dirname, '../../../compose/stack.yml');
+
+export const DEFAULT_IMAGES = {
+  postgres: 'postgres:15.14-bookworm',
+  toxiproxy: 'ghcr.io/shopify/toxiproxy:2.9.0',
+  node: 'node:20.18.1-bookworm-slim',
+  auditlog: 'auditchaos/auditlog:dev',
+} as const;
+
+const POSTGRES_NAMES = new Set(['postgres', 'db', 'database']);
+const SERVICE_NAMES = new Set(['auditlog', 'service', 'app']);
+const TOXIPROXY_NAMES = new Set(['toxiproxy', 'proxy']);
+
+export interface ComposeStackOptions {
+  runId: string;
+  scenario: Pick<Scenario, 'proxies' | 'stack'>;
+  /** Absolute path of the compose file; DEFAULT_COMPOSE_FILE when absent. */
+  composeFile?: string;
+  /** Environment for compose's variable substitution (image overrides); process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  log?: (line: string) => void;
+  stateDir?: string;
+  /** How long up() waits for everything to be healthy. */
+  healthTimeoutMs?: number;
+  /** How long up() may spend pulling one missing image. */
+  pullTimeoutMs?: number;
+  engine?: DockerEngine;
+  tool?: ComposeTool;
+}
+
+/** The images compose/stack.yml will use under this environment. */
+export function stackImages(
+  env: NodeJS.ProcessEnv = process.env,
+): Record<keyof typeof DEFAULT_IMAGES, string> {
+  return {
+    postgres: env[IMAGE_VARIABLES.postgres] || DEFAULT_IMAGES.postgres,
+    toxiproxy: env[IMAGE_VARIABLES.toxiproxy] || DEFAULT_IMAGES.toxiproxy,
+    node: env[IMAGE_VARIABLES.node] || DEFAULT_IMAGES.node,
+    auditlog: env[IMAGE_VARIABLES.auditlog] || DEFAULT_IMAGES.auditlog,
+  };
+}
+
+interface PlannedProxy {
+  name: string;
+  /** inside the toxiproxy container */
+  listen: string;
+  upstream: string;
+  enabled: boolean;
+  port: number;
+  role: 'api' | 'db' | 'other';
+}
+
+/** Where each scenario proxy listens inside the toxiproxy container, and which are api / db. Pure. */
+export function planProxies(proxies: Scenario['proxies']): PlannedProxy[] {
+  let api = false;
+  let db = false;
+  return proxies.map((p) => {
+    const listen = parseHostPort(p.listen);
+    const up = parseHostPort(p.upstream);
+    if (!listen || !up)
+      throw new EnvironmentError(`proxy ${p.name}: bad address ${p.listen} -> ${p.upstream}`);
+    let role: PlannedProxy['role'] = 'other';
+    if (!api && SERVICE_NAMES.has(up.host)) {
+      role = 'api';
+      api = true;
+    } else if (!db && POSTGRES_NAMES.has(up.host)) {
+      role = 'db';
+      db = true;
+    }
+    // Published ports reach the container's network interface, never its loopback.
+    return {
+      name: p.name,
+      listen: `0.0.0.0:${listen.port}`,
+      upstream: p.upstream,
+      enabled: p.enabled,
+      port: listen.port,
+      role,
+    };
+  });
+}
+
+export class ComposeStack implements Stack {
+  readonly kind = 'compose' as const;
+  readonly runId: string;
+  readonly project: string;
+  readonly composeFile: string;
+  private readonly opts: ComposeStackOptions;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly engine: DockerEngine;
+  private readonly state: RunStateFile;
+  private readonly log: (line: string) => void;
+  private readonly proxies: PlannedProxy[];
+  private compose: ComposeProject | undefined;
+  private ep: StackEndpoints | undefined;
+  private readonly postgresPassword = `pg-${randomBytes(9).toString('base64url')}`;
+  private readonly ownerPassword = `owner-${randomBytes(9).toString('base64url')}`;
+  private readonly writerPassword = `writer-${randomBytes(9).toString('base64url')}`;
+
+  constructor(opts: ComposeStackOptions) {
+    this.opts = opts;
+    this.runId = opts.runId;
+    this.project = projectName(opts.runId);
+    this.composeFile = opts.composeFile ?? DEFAULT_COMPOSE_FILE;
+    this.env = opts.env ?? process.env;
+    this.engine = opts.engine ?? new DockerEngine(this.env);
+    this.log = opts.log ?? (() => {});
+    this.state = new RunStateFile(opts.runId, 'compose', opts.stateDir);
+    this.proxies = planProxies(opts.scenario.proxies);
+  }
+
+  /** Passwords generated for this run, for redaction in reports and logs. */
+  get secrets(): string[] {
+    return [this.postgresPassword, this.ownerPassword, this.writerPassword];
+  }
+
+  get selector(): Selector {
+    return { runId: this.runId, project: this.project };
+  }
+
+  /** Variables for compose/stack.yml: run id, ports, passwords, flaws, image choices. */
+  composeEnv(): Record<string, string> {
+    const images = stackImages(this.env);
+    const api = this.proxies.find((p) => p.role === 'api');
+    const db = this.proxies.find((p) => p.role === 'db');
+    return {
+      AUDITCHAOS_RUN_ID: this.runId,
+      AUDITCHAOS_POSTGRES_IMAGE: images.postgres,
+      AUDITCHAOS_TOXIPROXY_IMAGE: images.toxiproxy,
+      AUDITCHAOS_NODE_IMAGE: images.node,
+      AUDITCHAOS_AUDITLOG_IMAGE: images.auditlog,
+      AUDITCHAOS_API_PORT: String(api?.port ?? 18080),
+      AUDITCHAOS_DB_PROXY_PORT: String(db?.port ?? 15432),
+      AUDITCHAOS_POSTGRES_PASSWORD: this.postgresPassword,
+      AUDITCHAOS_OWNER_PASSWORD: this.ownerPassword,
+      AUDITCHAOS_WRITER_PASSWORD: this.writerPassword,
+      AUDITCHAOS_FLAWS: this.opts.scenario.stack.flaws.join(','),
+    };
+  }
+
+  async up(signal?: AbortSignal): Promise<StackEndpoints> {
+    await this.engine.requireEngine();
+    const tool = this.opts.tool ?? (await requireCompose(this.env));
+    this.log(
+      `compose: ${tool.command.join(' ')} ${tool.version}, project ${this.project}, ${this.composeFile}`,
+    );
+    this.compose = new ComposeProject({
+      tool,
+      project: this.project,
+      files: [this.composeFile],
+      env: this.composeEnv(),
+      baseEnv: this.env,
+    });
+    // Written before anything starts, so that `auditchaos down` can sweep after a crash.
+    await this.state.update((s) => {
+      s.composeProject = this.project;
+      s.composeFiles = [this.composeFile];
+    });
+    signal?.throwIfAborted();
+
+    await this.preflightPorts();
+    await this.preflightImages(signal);
+    signal?.throwIfAborted();
+
+    const started = Date.now();
+    this.log('compose: up -d');
+    await this.compose.up({ scale: { auditlog: this.opts.scenario.stack.replicas }, signal });
+    const deadline = started + (this.opts.healthTimeoutMs ?? 120_000);
+    this.log(`compose: containers started after ${Date.now() - started} ms`);
+
+    const postgres = await this.requireOne('postgres', POSTGRES_NAMES);
+    await this.waitHealthy(postgres, deadline, signal);
+    this.log(`compose: postgres healthy after ${Date.now() - started} ms`);
+
+    const toxiproxy = await this.requireOne('toxiproxy', TOXIPROXY_NAMES);
+    const toxiPort = await this.publishedPort(toxiproxy, 8474);
+    const toxiproxyUrl = `http://127.0.0.1:${toxiPort}`;
+    await this.waitHttp(toxiproxy, `${toxiproxyUrl}/version`, deadline, signal);
+    await this.populate(toxiproxyUrl);
+    this.log(`compose: ${this.proxies.length} proxies created after ${Date.now() - started} ms`);
+
+    const services = await this.serviceContainers();
+    if (services.length === 0)
+      throw new EnvironmentError(`compose project ${this.project} has no auditlog service`);
+    const direct: string[] = [];
+    for (const s of services) {
+      const url = `http://127.0.0.1:${await this.publishedPort(s, 8080)}`;
+      await this.waitHttp(s, `${url}/health`, deadline, signal);
+      direct.push(url);
+    }
+    this.log(`compose: healthy after ${Date.now() - started} ms`);
+
+    const pgPort = await this.publishedPort(postgres, 5432);
+    const toxiStatus = await this.engine.status(toxiproxy.id);
+    const api = this.proxies.find((p) => p.role === 'api');
+    const hostListen = (p: PlannedProxy) =>
+      toxiStatus.ports[`${p.port}/tcp`]
+        ? `127.0.0.1:${toxiStatus.ports[`${p.port}/tcp`]}`
+        : `${toxiproxy.service}:${p.port}`;
+    this.ep = {
+      toxiproxyUrl,
+      serviceUrl:
+        api && toxiStatus.ports[`${api.port}/tcp`] ? `http://${hostListen(api)}` : (direct[0] as string),
+      serviceDirectUrl: direct[0] as string,
+      databaseUrl: `postgres://${OWNER_ROLE}:${encodeURIComponent(this.ownerPassword)}@127.0.0.1:${pgPort}/${DB_NAME}`,
+      proxies: Object.fromEntries(
+        this.proxies.map((p) => [p.name, { listen: hostListen(p), upstream: p.upstream }]),
+      ),
+    };
+    return this.ep;
+  }
+
+  endpoints(): StackEndpoints {
+    if (!this.ep) throw new Error('stack is not up');
+    return this.ep;
+  }
+
+  /** Superuser URL of the database (postgres role), reached through its published port. */
+  async adminDatabaseUrl(): Promise<string> {
+    const pg = await this.requireOne('postgres', POSTGRES_NAMES);
+    return `postgres://postgres:${encodeURIComponent(this.postgresPassword)}@127.0.0.1:${await this.publishedPort(pg, 5432)}/${DB_NAME}`;
+  }
+
+  async dbFault(mode: DbFaultMode): Promise<void> {
+    const pg = await this.requireOne('postgres', POSTGRES_NAMES);
+    if (mode === 'kill') await this.engine.kill(pg.id, 'SIGKILL');
+    else if (mode === 'stop') await this.engine.stop(pg.id, 10);
+    else await this.engine.pause(pg.id);
+  }
+
+  async dbRecover(mode: DbFaultMode): Promise<void> {
+    const pg = await this.requireOne('postgres', POSTGRES_NAMES);
+    if (mode === 'pause') {
+      await this.engine.unpause(pg.id);
+      return;
+    }
+    await this.engine.start(pg.id);
+    await this.waitHealthy(pg, Date.now() + (this.opts.healthTimeoutMs ?? 120_000));
+  }
+
+  async serviceFault(mode: ServiceFaultMode, replica?: number): Promise<void> {
+    const targets = await this.replicas(replica);
+    await Promise.all(
+      targets.map((c) => (mode === 'kill' ? this.engine.kill(c.id, 'SIGKILL') : this.engine.stop(c.id, 10))),
+    );
+  }
+
+  async serviceRecover(_mode: ServiceFaultMode, replica?: number): Promise<void> {
+    const targets = await this.replicas(replica);
+    const deadline = Date.now() + (this.opts.healthTimeoutMs ?? 120_000);
+    for (const c of targets) {
+      await this.engine.start(c.id);
+      const url = `http://127.0.0.1:${await this.publishedPort(c, 8080)}`;
+      await this.waitHttp(c, `${url}/health`, deadline);
+    }
+  }
+
+  async collectLogs(dir: string): Promise<string[]> {
+    await mkdir(dir, { recursive: true });
+    const out: string[] = [];
+    for (const c of await this.engine.containers(this.selector)) {
+      const file = path.join(dir, `${c.service || c.name}-${c.number}.log`);
+      try {
+        await writeFile(file, await this.engine.logs(c.id));
+        out.push(file);
+      } catch (e) {
+        this.log(`compose: could not read the logs of ${c.name}: ${(e as Error).message}`);
+      }
+    }
+    return out;
+  }
+
+  async down(): Promise<void> {
+    const problems: string[] = [];
+    if (this.compose) {
+      try {
+        await this.compose.down();
+      } catch (e) {
+        problems.push((e as Error).message);
+      }
+    }
+    // By label too: what compose down missed (a failed `up`, an edited compose file).
+    try {
+      await this.engine.sweep(this.selector);
+      const left = await this.engine.leftovers(this.selector);
+      const names = [...left.containers, ...left.networks, ...left.volumes];
+      if (names.length) problems.push(`still present: ${names.join(', ')}`);
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+    this.ep = undefined;
+    if (problems.length) {
+      throw new EnvironmentError(
+        `cleanup of compose project ${this.project} was incomplete: ${problems.join('; ')}`,
+        {
+          hint: 'run `auditchaos down` to sweep what is left',
+        },
+      );
+    }
+    await this.state.remove();
+  }
+
+  private async preflightPorts(): Promise<void> {
+    for (const p of this.proxies.filter((x) => x.role !== 'other')) {
+      if (!(await portFree(p.port))) {
+        throw new EnvironmentError(
+          `port ${p.port} on 127.0.0.1 is already in use (needed by the ${p.name} proxy)`,
+          {
+            hint: 'stop what listens there (`ss -ltnp`), run `auditchaos down` for leftovers of earlier runs, or change proxies[].listen',
+          },
+        );
+      }
+    }
+  }
+
+  /** Every image the stack needs is present, or pulled now; otherwise an error naming it and its variable. */
+  private async preflightImages(signal?: AbortSignal): Promise<void> {
+    if (path.resolve(this.composeFile) !== DEFAULT_COMPOSE_FILE) return; // a user's file: compose decides
+    const images = stackImages(this.env);
+    const needed: (keyof typeof IMAGE_VARIABLES)[] = ['postgres', 'toxiproxy'];
+    if (!(await this.engine.imagePresent(images.auditlog))) needed.push('node');
+    for (const key of needed) {
+      const image = images[key];
+      if (await this.engine.imagePresent(image)) continue;
+      signal?.throwIfAborted();
+      this.log(`compose: pulling ${image}`);
+      try {
+        await this.engine.pull(image, this.opts.pullTimeoutMs ?? 300_000);
+      } catch (e) {
+        throw new EnvironmentError(
+          `image ${image} is not available: it is not on this host and pulling it failed (${(e as Error).message})`,
+          {
+            hint: `build local images with scripts/offline-images.sh and select them with ${IMAGE_VARIABLES[key]}=<image>`,
+            cause: e,
+          },
+        );
+      }
+    }
+    if (needed.includes('node')) this.log(`compose: building ${images.auditlog} from ${images.node}`);
+  }
+
+  private async serviceContainers(): Promise<ContainerInfo[]> {
+    const all = await this.engine.containers(this.selector);
+    return all.filter(
+      (c) => c.labels[LABEL_ROLE] === 'auditlog' || (!c.labels[LABEL_ROLE] && SERVICE_NAMES.has(c.service)),
+    );
+  }
+
+  private async replicas(replica?: number): Promise<ContainerInfo[]> {
+    const all = await this.serviceContainers();
+    if (replica === undefined) return all;
+    const c = all[replica];
+    if (!c)
+      throw new EnvironmentError(`there is no service replica ${replica} (the stack has ${all.length})`);
+    return [c];
+  }
+
+  private async requireOne(role: string, names: Set<string>): Promise<ContainerInfo> {
+    const all = await this.engine.containers(this.selector);
+    const c = all.find((x) => x.labels[LABEL_ROLE] === role) ?? all.find((x) => names.has(x.service));
+    if (!c) {
+      throw new EnvironmentError(`compose project ${this.project} has no ${role} container`, {
+        hint: `name the service one of ${[...names].join(', ')} or label it ${LABEL_ROLE}=${role}`,
+      });
+    }
+    return c;
+  }
+
+  private async publishedPort(c: ContainerInfo, containerPort: number): Promise<number> {
+    const st = await this.engine.status(c.id);
+    if (!st.running && !st.paused) throw await this.died(c, `exited with code ${st.exitCode}`);
+    const port = st.ports[`${containerPort}/tcp`];
+    if (!port) {
+      throw new EnvironmentError(`${c.service} does not publish port ${containerPort} on 127.0.0.1`, {
+        hint: `add "127.0.0.1::${containerPort}" to its ports in ${this.composeFile}`,
+      });
+    }
+    return port;
+  }
+
+  private async waitHealthy(c: ContainerInfo, deadline: number, signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      signal?.throwIfAborted();
+      const st = await this.engine.status(c.id);
+      if (st.running && (st.health === 'healthy' || st.health === undefined)) return;
+      if (!st.running && !st.paused && st.state !== 'created' && st.state !== 'restarting') {
+        throw await this.died(c, `exited with code ${st.exitCode}`);
+      }
+      if (Date.now() > deadline)
+        throw await this.died(c, `is not healthy (${st.health ?? st.state}) in time`);
+      await sleep(250);
+    }
+  }
+
+  private async waitHttp(
+    c: ContainerInfo,
+    url: string,
+    deadline: number,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    let last = '';
+    for (;;) {
+      signal?.throwIfAborted();
+      try {
+        const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+        await r.body?.cancel();
+        if (r.ok) return;
+        last = `HTTP ${r.status}`;
+      } catch (e) {
+        last = (e as Error).message;
+      }
+      const st = await this.engine.status(c.id);
+      if (!st.running && !st.paused) throw await this.died(c, `exited with code ${st.exitCode}`);
+      if (Date.now() > deadline) throw await this.died(c, `did not answer ${url} in time (${last})`);
+      await sleep(250);
+    }
+  }
+
+  private async died(c: ContainerInfo, what: string): Promise<EnvironmentError> {
+    let logs = '';
+    try {
+      logs = (await this.engine.logs(c.id)).trimEnd().split('\n').slice(-15).join('\n');
+    } catch {
+      // the container may be gone
+    }
+    return new EnvironmentError(
+      `${c.service} (${c.name}) ${what}${logs ? `; its last log lines:\n${logs}` : ''}`,
+      {
+        hint: 'the full logs are in the report folder; `auditchaos doctor` checks the Docker setup',
+      },
+    );
+  }
+
+  private async populate(toxiproxyUrl: string): Promise<void> {
+    const body = this.proxies.map((p) => ({
+      name: p.name,
+      listen: p.listen,
+      upstream: p.upstream,
+      enabled: p.enabled,
+    }));
+    const r = await fetch(`${toxiproxyUrl}/populate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!r.ok) {
+      throw new EnvironmentError(
+        `could not create the proxies through ${toxiproxyUrl}: HTTP ${r.status} ${await r.text()}`,
+        {
+          hint: 'check proxies[] in the scenario: listen ports must be free inside the toxiproxy container',
+        },
+      );
+    }
+    await r.body?.cancel().catch(() => undefined);
+  }
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ host: '127.0.0.1', port, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
