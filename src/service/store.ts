@@ -179,28 +179,33 @@ export class AuditStore {
       await c.query(
         flaws.has('unlocked-append') ? 'BEGIN' : `BEGIN; SELECT pg_advisory_xact_lock(${HEAD_LOCK})`,
       );
-      if (!flaws.has('no-idempotency')) {
-        const found = await c.query<Row>(`SELECT ${COLUMNS} FROM ${TABLE} WHERE event_id = $1 LIMIT 1`, [
-          ev.eventId,
-        ]);
-        if (found.rows[0]) {
-          await c.query('COMMIT');
-          return { status: 200 as const, entry: toEntry(found.rows[0]), settled: Promise.resolve() };
-        }
-      }
+      // One round trip under the lock: the stored entry of a retried id, the head, the time.
       const cached = flaws.has('stale-head-cache') ? this.headCache : undefined;
+      const idem = !flaws.has('no-idempotency');
       const head = await c.query<{
+        found: Row | null;
         seq: string | null;
         hash: string | null;
         now: string;
         next: string | null;
       }>(
-        `SELECT h.seq, h.hash, ${pgReferenceTs('clock_timestamp()')} AS now,
+        `SELECT ${idem ? 'to_jsonb(f)' : 'NULL::jsonb'} AS found, h.seq, h.hash,
+           ${pgReferenceTs('clock_timestamp()')} AS now,
            ${flaws.has('unlocked-append') ? `nextval('${SEQUENCE}')` : 'NULL'} AS next
-         FROM (SELECT 1) one LEFT JOIN LATERAL (
+         FROM (SELECT 1) one
+         LEFT JOIN LATERAL (
+           ${idem ? `SELECT ${COLUMNS} FROM ${TABLE} WHERE event_id = $1 LIMIT 1` : 'SELECT WHERE $1::text IS NULL'}
+         ) f ON true
+         LEFT JOIN LATERAL (
            ${cached ? 'SELECT NULL::bigint AS seq, NULL::text AS hash' : `SELECT seq, hash FROM ${TABLE} ORDER BY seq DESC LIMIT 1`}
          ) h ON true`,
+        [ev.eventId],
       );
+      const found = head.rows[0]?.found;
+      if (found) {
+        await c.query('COMMIT');
+        return { status: 200 as const, entry: toEntry(found), settled: Promise.resolve() };
+      }
       const h = head.rows[0]!;
       const prevSeq = cached ? cached.seq : h.seq === null ? 0 : Number(h.seq);
       const prevHash = cached ? cached.hash : (h.hash ?? GENESIS_PREV_HASH);
