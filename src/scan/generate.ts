@@ -1,0 +1,101 @@
+/**
+ * A fast generator of valid reference-format logs (chain format v1), for tests, benchmarks and
+ * demos: deterministic event ids, microsecond timestamps, payloads of a chosen size. Defects are
+ * planted by the caller on the generated entries (see test/unit/scan/*).
+ */
+
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { createGzip } from 'node:zlib';
+import { referenceRecipe } from './recipe.ts';
+import { GENESIS_PREV_HASH } from './reference-chain.ts';
+import type { LogEntry } from './types.ts';
+
+export interface GenerateOptions {
+  count: number;
+  /** Approximate size of each payload's `data` string. Default 64. */
+  payloadBytes?: number;
+  /** First timestamp, ms since the epoch. */
+  startMs?: number;
+  firstSeq?: number;
+}
+
+export function eventIdFor(i: number): string {
+  return `018f0000-0000-7000-8000-${i.toString(16).padStart(12, '0')}`;
+}
+
+/** Microsecond RFC 3339 UTC text, as the reference service stores it. */
+export function tsFor(startMs: number, i: number): string {
+  const us = i * 137; // entries 137 us apart
+  const ms = startMs + Math.floor(us / 1000);
+  const iso = new Date(ms).toISOString(); // ...SS.mmmZ
+  return `${iso.slice(0, 23)}${String(us % 1000).padStart(3, '0')}Z`;
+}
+
+export function* referenceEntries(opts: GenerateOptions): Generator<LogEntry> {
+  const recipe = referenceRecipe();
+  const filler = 'x'.repeat(opts.payloadBytes ?? 64);
+  const startMs = opts.startMs ?? Date.UTC(2026, 10, 21, 12, 0, 0);
+  const firstSeq = opts.firstSeq ?? 1;
+  let prevHash = GENESIS_PREV_HASH;
+  for (let i = 0; i < opts.count; i++) {
+    const seq = firstSeq + i;
+    const e: LogEntry = {
+      seq,
+      eventId: eventIdFor(seq),
+      ts: tsFor(startMs, i),
+      actor: `user-${seq % 97}`,
+      action: seq % 3 === 0 ? 'logout' : 'login',
+      payload: { n: seq, ok: true, ip: `10.0.${seq % 256}.${(seq >> 8) % 256}`, data: filler },
+      prevHash,
+      hash: '',
+    };
+    e.hash = recipe.hash(prevHash, e);
+    prevHash = e.hash;
+    yield e;
+  }
+}
+
+/** Recomputes hash (and the next prev_hash) after a planted edit: a tamperer who rehashes. */
+export function rehash(e: LogEntry): LogEntry {
+  return { ...e, hash: referenceRecipe().hash(e.prevHash, e) };
+}
+
+/** The reference JSONL line of an entry (snake_case keys, as the service's export writes them). */
+export function toJsonLine(e: LogEntry): string {
+  return JSON.stringify({
+    seq: e.seq,
+    event_id: e.eventId,
+    ts: e.ts,
+    actor: e.actor,
+    action: e.action,
+    payload: e.payload,
+    prev_hash: e.prevHash,
+    hash: e.hash,
+  });
+}
+
+/** Writes entries (or raw lines) to a JSONL file, gzip-compressed when asked. */
+export async function writeJsonl(
+  file: string,
+  items: Iterable<LogEntry | string>,
+  opts: { gzip?: boolean } = {},
+): Promise<number> {
+  const out = createWriteStream(file);
+  const gz = opts.gzip ? createGzip({ level: 1 }) : undefined;
+  const sink = gz ?? out;
+  if (gz) gz.pipe(out);
+  let n = 0;
+  let buf = '';
+  for (const item of items) {
+    buf += `${typeof item === 'string' ? item : toJsonLine(item)}\n`;
+    n++;
+    if (buf.length > 1 << 20) {
+      if (!sink.write(buf)) await once(sink, 'drain');
+      buf = '';
+    }
+  }
+  sink.end(buf);
+  await once(out, 'finish');
+  return n;
+}

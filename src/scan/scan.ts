@@ -1,0 +1,234 @@
+/**
+ * The scan use case: stream a log once through every check that can run, and return the findings,
+ * the checks that ran (and why others did not) and the verdict. `scan` and `run` both call it;
+ * scanEntries() runs the same pipeline over entries already in memory (the run's canaries).
+ */
+import { FINDING_KINDS, type FindingKind } from '../scenario/vocabulary.ts';
+import { createChainCheck } from './checks/chain.ts';
+import type { Check, Emit } from './checks/check.ts';
+import { createCheckpointCheck } from './checks/checkpoint.ts';
+import { createDuplicateCheck } from './checks/duplicate.ts';
+import { buildLedger, createLedgerCheck, type Ledger } from './checks/ledger.ts';
+import { createPartialCheck, REQUIRED_FIELDS } from './checks/partial.ts';
+import { type HashRecipe, referenceRecipe } from './recipe.ts';
+import { batchesOf, fromArray } from './sources/array.ts';
+import {
+  type CheckpointSet,
+  type Finding,
+  isUnreadable,
+  type LedgerOp,
+  type LogSource,
+  SEVERITY,
+  type SourceItem,
+} from './types.ts';
+
+export interface ScanProgress {
+  entries: number;
+  seq?: number;
+  line?: number;
+  elapsedMs: number;
+  /** Entries a second since the start. */
+  rate: number;
+}
+
+export interface ScanOptions {
+  source: LogSource;
+  /** Default: the reference chain format v1. */
+  recipe?: HashRecipe;
+  /** The run's history (every op); enables the ledger cross-check and the payload digests. */
+  ledger?: Iterable<LedgerOp> | Ledger;
+  /** Signed checkpoints observed during the run; enables the checkpoint check. */
+  checkpoints?: CheckpointSet;
+  /** Findings kept in the result (all are counted); default 1000. */
+  maxFindings?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: ScanProgress) => void;
+  progressIntervalMs?: number;
+  /** ms clock, for tests. */
+  now?: () => number;
+}
+
+export interface CheckRun {
+  name: string;
+  ran: boolean;
+  reason?: string;
+}
+
+export type VerdictStatus = 'pass' | 'fail' | 'unknown';
+
+export interface ScanVerdict {
+  status: VerdictStatus;
+  reasons: string[];
+}
+
+export interface ScanResult {
+  source: string;
+  recipe: string;
+  /** Items read, unreadable ones included. */
+  entries: number;
+  unreadable: number;
+  firstSeq?: number;
+  lastSeq?: number;
+  findings: Finding[];
+  /** Every finding counted by kind, including those beyond maxFindings. */
+  counts: Record<FindingKind, number>;
+  findingsOmitted: number;
+  checksRun: CheckRun[];
+  checkpoints?: { count: number; verified: number };
+  ledger?: { ops: number; ok: number; fail: number; indeterminate: number };
+  /** Set when the log could not be read to the end: the verdict is then unknown (at best). */
+  readError?: string;
+  verdict: ScanVerdict;
+  durationMs: number;
+}
+
+function isLedger(x: ScanOptions['ledger']): x is Ledger {
+  return x !== undefined && (x as Ledger).ops instanceof Map && (x as Ledger).digests instanceof Map;
+}
+
+export function emptyCounts(): Record<FindingKind, number> {
+  return Object.fromEntries(FINDING_KINDS.map((k) => [k, 0])) as Record<FindingKind, number>;
+}
+
+export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
+  const now = opts.now ?? (() => performance.now());
+  const started = now();
+  const { source, signal } = opts;
+  const recipe = opts.recipe ?? referenceRecipe();
+  const maxFindings = opts.maxFindings ?? 1000;
+  const findings: Finding[] = [];
+  const counts = emptyCounts();
+  let omitted = 0;
+  const emit: Emit = (f) => {
+    counts[f.kind]++;
+    if (findings.length < maxFindings) findings.push(f);
+    else omitted++;
+  };
+
+  const checks: Check[] = [];
+  const checksRun: CheckRun[] = [];
+  const chainUnavailable = source.notAvailable?.chain;
+  if (chainUnavailable) checksRun.push({ name: 'chain', ran: false, reason: chainUnavailable });
+  else {
+    checks.push(createChainCheck(emit, { recipe }));
+    checksRun.push({ name: 'chain', ran: true });
+  }
+  const ledger =
+    opts.ledger === undefined ? undefined : isLedger(opts.ledger) ? opts.ledger : buildLedger(opts.ledger);
+  checks.push(
+    createPartialCheck(emit, {
+      required: chainUnavailable
+        ? REQUIRED_FIELDS.filter((f) => f !== 'hash' && f !== 'prevHash')
+        : REQUIRED_FIELDS,
+      ...(ledger ? { payloadDigests: ledger.digests } : {}),
+    }),
+  );
+  checksRun.push({
+    name: 'partial',
+    ran: true,
+    ...(ledger ? {} : { reason: 'payload digests not compared: no history given' }),
+  });
+  checks.push(createDuplicateCheck(emit));
+  checksRun.push({ name: 'duplicate', ran: true });
+  if (ledger) {
+    checks.push(createLedgerCheck(emit, ledger));
+    checksRun.push({ name: 'ledger', ran: true });
+  } else checksRun.push({ name: 'ledger', ran: false, reason: 'no history given' });
+  let checkpointCheck: ReturnType<typeof createCheckpointCheck> | undefined;
+  if (opts.checkpoints) {
+    checkpointCheck = createCheckpointCheck(emit, opts.checkpoints);
+    checks.push(checkpointCheck);
+    checksRun.push({ name: 'checkpoint', ran: true });
+  } else checksRun.push({ name: 'checkpoint', ran: false, reason: 'no checkpoints given' });
+
+  let entries = 0;
+  let unreadable = 0;
+  let firstSeq: number | undefined;
+  let lastSeq: number | undefined;
+  let readError: string | undefined;
+  const interval = opts.progressIntervalMs ?? 500;
+  let nextProgress = started + interval;
+  const progress = (item: SourceItem | undefined) => {
+    const elapsedMs = now() - started;
+    const p: ScanProgress = { entries, elapsedMs, rate: elapsedMs > 0 ? (entries * 1000) / elapsedMs : 0 };
+    if (item?.seq !== undefined) p.seq = item.seq;
+    if (item?.line !== undefined) p.line = item.line;
+    opts.onProgress?.(p);
+  };
+  const n = checks.length;
+  try {
+    for await (const batch of batchesOf(source, signal)) {
+      signal?.throwIfAborted();
+      for (let b = 0; b < batch.length; b++) {
+        const item = batch[b]!;
+        entries++;
+        if (isUnreadable(item)) unreadable++;
+        if (item.seq !== undefined) {
+          if (firstSeq === undefined) firstSeq = item.seq;
+          lastSeq = item.seq;
+        }
+        for (let c = 0; c < n; c++) checks[c]!.observe(item);
+      }
+      if (opts.onProgress && now() >= nextProgress) {
+        nextProgress = now() + interval;
+        progress(batch[batch.length - 1]);
+      }
+    }
+    for (const c of checks) await c.finish(() => batchesOf(source, signal));
+  } catch (e) {
+    if (signal?.aborted) throw signal.reason ?? e;
+    readError = `${source.describe}: ${(e as Error).message ?? String(e)}`;
+  }
+  if (opts.onProgress) progress(undefined);
+
+  const result: ScanResult = {
+    source: source.describe,
+    recipe: recipe.name,
+    entries,
+    unreadable,
+    findings,
+    counts,
+    findingsOmitted: omitted,
+    checksRun,
+    verdict: { status: 'pass', reasons: [] },
+    durationMs: Math.round(now() - started),
+  };
+  if (firstSeq !== undefined) result.firstSeq = firstSeq;
+  if (lastSeq !== undefined) result.lastSeq = lastSeq;
+  if (readError !== undefined) result.readError = readError;
+  if (checkpointCheck && opts.checkpoints)
+    result.checkpoints = { count: opts.checkpoints.checkpoints.length, verified: checkpointCheck.verified };
+  if (ledger) result.ledger = { ops: ledger.ops.size, ...ledger.counts };
+  result.verdict = verdictOf(result);
+  return result;
+}
+
+/** pass: no violation and evidence enough; fail: a violation; unknown: no evidence either way. */
+export function verdictOf(
+  r: Pick<ScanResult, 'counts' | 'entries' | 'readError' | 'checksRun'>,
+): ScanVerdict {
+  const reasons: string[] = [];
+  for (const kind of FINDING_KINDS) {
+    const c = r.counts[kind];
+    if (c > 0 && SEVERITY[kind] === 'violation') reasons.push(`${c} ${kind} finding${c > 1 ? 's' : ''}`);
+  }
+  if (reasons.length) {
+    if (r.readError) reasons.push(`the log was not read to the end: ${r.readError}`);
+    return { status: 'fail', reasons };
+  }
+  if (r.readError) reasons.push(`the log could not be read to the end: ${r.readError}`);
+  for (const c of r.checksRun) {
+    if (c.name === 'chain' && !c.ran) reasons.push(`the chain check could not run: ${c.reason}`);
+  }
+  if (r.entries === 0 && !r.readError) reasons.push('the log is empty: nothing to verify');
+  if (reasons.length) return { status: 'unknown', reasons };
+  return { status: 'pass', reasons: [`${r.entries} entries, no violation`] };
+}
+
+/** The checks over entries already in memory (e.g. a copy with planted canaries). */
+export function scanEntries(
+  items: readonly SourceItem[],
+  opts: Omit<ScanOptions, 'source'> = {},
+): Promise<ScanResult> {
+  return scanLog({ ...opts, source: fromArray(items) });
+}
