@@ -19,7 +19,11 @@ export interface CanaryResult {
 interface Canary {
   name: string;
   expected: FindingKind[];
-  plant(entries: LogEntry[], k: number, rechain: Rechain | undefined): { entries: LogEntry[]; seqs: number[] };
+  plant(
+    entries: LogEntry[],
+    k: number,
+    rechain: Rechain | undefined,
+  ): { entries: LogEntry[]; seqs: number[] };
 }
 
 /** Recomputes hashes from index i on, so that a canary tests one check, not the chain check. */
@@ -93,7 +97,8 @@ export async function runCanaries(
   check: CheckRunner,
   opts: { pick: (n: number) => number; rechain?: Rechain },
 ): Promise<{ results: CanaryResult[]; skipped?: string }> {
-  if (entries.length < 3) return { results: [], skipped: `only ${entries.length} entries were read; canaries need 3` };
+  if (entries.length < 3)
+    return { results: [], skipped: `only ${entries.length} entries were read; canaries need 3` };
   const baseline = new Set((await check(entries)).map((f) => `${f.kind}@${f.seq ?? f.eventId}`));
   const results: CanaryResult[] = [];
   for (const c of CANARIES) {

@@ -17,10 +17,10 @@ import type { RunEvent, RunSink } from '../report/events.ts';
 import type { Report } from '../report/model.ts';
 import { redactSecrets } from '../report/redact.ts';
 import { FORMAT_FILES, reportDirName, writeReport } from '../report/write.ts';
+import type { Finding, LedgerOp } from '../scan/types.ts';
 import type { LoadedScenario } from '../scenario/read.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import type { RuntimeName } from '../scenario/vocabulary.ts';
-import type { Finding, LedgerOp } from '../scan/types.ts';
 import type { RuntimeChoice } from '../stack/select.ts';
 import type { Stack, StackEndpoints } from '../stack/types.ts';
 import { attributeTamper } from '../tamper/attribute.ts';
@@ -35,7 +35,10 @@ export const TOOL_VERSION = '0.1.0';
 export interface RunDeps {
   /** Picks the runtime (auto: compose when Docker answers). */
   chooseRuntime(requested: RuntimeName): Promise<RuntimeChoice>;
-  createStack(choice: RuntimeChoice, opts: { runId: string; loaded: LoadedScenario; log: (line: string) => void }): Stack;
+  createStack(
+    choice: RuntimeChoice,
+    opts: { runId: string; loaded: LoadedScenario; log: (line: string) => void },
+  ): Stack;
 }
 
 export interface RunOptions {
@@ -70,11 +73,20 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
   const emit = (e: RunEvent) => sink.handle(e);
   const seed = opts.seed ?? scenario.seed ?? Math.floor(Math.random() * 2 ** 31);
   const runId = newRunId(scenario.name, started);
-  const reportDir = path.resolve(opts.outDir ?? path.join(opts.reportsRoot, reportDirName(scenario.name, started)));
+  const reportDir = path.resolve(
+    opts.outDir ?? path.join(opts.reportsRoot, reportDirName(scenario.name, started)),
+  );
   const phases: Report['timings']['phases'] = [];
   let workloadT0 = 0; // run-clock time at which the workload clock starts
   const phase = (name: Parameters<typeof emitPhase>[0], detail?: string) => emitPhase(name, detail);
-  function emitPhase(name: RunEvent extends infer E ? (E extends { type: 'phase-changed'; phase: infer P } ? P : never) : never, detail?: string) {
+  function emitPhase(
+    name: RunEvent extends infer E
+      ? E extends { type: 'phase-changed'; phase: infer P }
+        ? P
+        : never
+      : never,
+    detail?: string,
+  ) {
     const now = at() - workloadT0;
     const last = phases[phases.length - 1];
     if (last && last.endMs === last.startMs) last.endMs = now;
@@ -85,10 +97,19 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     const last = phases[phases.length - 1];
     if (last) last.endMs = at() - workloadT0;
   };
-  const log = (message: string, level: 'info' | 'warn' = 'info') => emit({ type: 'log', at: at(), level, message });
+  const log = (message: string, level: 'info' | 'warn' = 'info') =>
+    emit({ type: 'log', at: at(), level, message });
 
   const choice = await deps.chooseRuntime(opts.runtime ?? scenario.stack.runtime);
-  emit({ type: 'run-started', at: 0, runId, scenario: scenario.name, seed, workloadMs: scenario.workload.duration, runtime: choice.kind });
+  emit({
+    type: 'run-started',
+    at: 0,
+    runId,
+    scenario: scenario.name,
+    seed,
+    workloadMs: scenario.workload.duration,
+    runtime: choice.kind,
+  });
   log(`runtime ${choice.kind}: ${choice.why}`);
   const stack = deps.createStack(choice, { runId, loaded, log: (l) => log(l) });
   const secrets = (): string[] => [...(stack.secrets ?? [])];
@@ -141,7 +162,17 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
             totals.ok += s.ok;
             totals.fail += s.errors;
             totals.indeterminate += s.indeterminate;
-            emit({ type: 'stats', at: at(), t: s.t, ok: s.ok, errors: s.errors, indeterminate: s.indeterminate, p50: s.p50, p99: s.p99, totals: { ...totals } });
+            emit({
+              type: 'stats',
+              at: at(),
+              t: s.t,
+              ok: s.ok,
+              errors: s.errors,
+              indeterminate: s.indeterminate,
+              p50: s.p50,
+              p99: s.p99,
+              totals: { ...totals },
+            });
           },
         }),
         runTimeline({
@@ -149,7 +180,12 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
           clock,
           signal: runAbort.signal,
           apply: (p) => applyFault(p.fault, p.id, { network, stack }),
-          onApplied: (r) => emit({ type: 'fault-applied', at: at(), fault: { id: r.id, kind: r.kind, target: r.target, plannedFor: r.plannedFor } }),
+          onApplied: (r) =>
+            emit({
+              type: 'fault-applied',
+              at: at(),
+              fault: { id: r.id, kind: r.kind, target: r.target, plannedFor: r.plannedFor },
+            }),
           onHealed: (r) => emit({ type: 'fault-healed', at: at(), faultId: r.id, error: r.error }),
           onError: (r) => log(`fault ${r.id} (${r.kind} ${r.target}): ${r.error}`, 'warn'),
         }),
@@ -164,8 +200,8 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     phase('heal');
     await network.reset();
     phase('settle');
-    await waitHealthy(endpoints.serviceDirectUrl ?? endpoints.serviceUrl, SETTLE_TIMEOUT_MS, signal).catch((e: Error) =>
-      log(`the service did not report healthy after the faults: ${e.message}`, 'warn'),
+    await waitHealthy(endpoints.serviceDirectUrl ?? endpoints.serviceUrl, SETTLE_TIMEOUT_MS, signal).catch(
+      (e: Error) => log(`the service did not report healthy after the faults: ${e.message}`, 'warn'),
     );
     signal.throwIfAborted();
 
@@ -199,7 +235,14 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
   } catch (e) {
     if (signal.aborted || e instanceof InterruptedError) {
       interrupted = true;
-      emit({ type: 'interrupted', at: at(), signal: signal.reason instanceof InterruptedError ? signal.reason.message.replace(/^interrupted by /, '') : 'SIGINT' });
+      emit({
+        type: 'interrupted',
+        at: at(),
+        signal:
+          signal.reason instanceof InterruptedError
+            ? signal.reason.message.replace(/^interrupted by /, '')
+            : 'SIGINT',
+      });
     } else {
       failure = e;
       log(`run failed: ${(e as Error).message}`, 'warn');
@@ -231,21 +274,36 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
 
   if (workload) {
     const history = workload.ops.map((o) => JSON.stringify(o)).join('\n');
-    await writeFile(path.join(reportDir, 'history.ndjson'), redactSecrets(history ? `${history}\n` : '', secrets()));
+    await writeFile(
+      path.join(reportDir, 'history.ndjson'),
+      redactSecrets(history ? `${history}\n` : '', secrets()),
+    );
     files.push('history.ndjson');
   }
 
-  const { findings, probes } = attributeTamper(tamper, withFaultEvidence(scan?.findings ?? [], workload?.ops ?? [], faults));
-  const checksNotRun = scan ? scan.checksRun.filter((c) => !c.ran && c.required).map((c) => ({ name: c.name, reason: c.reason ?? 'unknown' })) : [];
+  const { findings, probes } = attributeTamper(
+    tamper,
+    withFaultEvidence(scan?.findings ?? [], workload?.ops ?? [], faults),
+  );
+  const checksNotRun = scan
+    ? scan.checksRun
+        .filter((c) => !c.ran && c.required)
+        .map((c) => ({ name: c.name, reason: c.reason ?? 'unknown' }))
+    : [];
   const { thresholds, verdict } = evaluate({
     expect: scenario.expect,
     findings,
     ops: { attempted: workload?.counts.attempted ?? 0, ok: workload?.counts.ok ?? 0 },
-    latency: workload && workload.latency.count > 0 ? { p50: workload.latency.p50, p99: workload.latency.p99, max: workload.latency.max } : undefined,
+    latency:
+      workload && workload.latency.count > 0
+        ? { p50: workload.latency.p50, p99: workload.latency.p99, max: workload.latency.max }
+        : undefined,
     canaries: scan?.canaries,
     tamper: probes,
     checksNotRun,
-    scanError: scan?.error ?? (failure && !scan ? `the run stopped before the scan: ${(failure as Error).message}` : undefined),
+    scanError:
+      scan?.error ??
+      (failure && !scan ? `the run stopped before the scan: ${(failure as Error).message}` : undefined),
     interrupted,
   });
 
@@ -276,10 +334,23 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       indeterminate: workload?.counts.indeterminate ?? 0,
       availability: workload && workload.counts.attempted > 0 ? workload.availability : null,
     },
-    latency: workload && workload.latency.count > 0
-      ? { p50: workload.latency.p50, p90: workload.latency.p90, p99: workload.latency.p99, max: workload.latency.max }
-      : { p50: null, p90: null, p99: null, max: null },
-    series: (workload?.series ?? []).map((s) => ({ t: s.t, ok: s.ok, errors: s.errors, indeterminate: s.indeterminate, p50: s.p50, p99: s.p99 })),
+    latency:
+      workload && workload.latency.count > 0
+        ? {
+            p50: workload.latency.p50,
+            p90: workload.latency.p90,
+            p99: workload.latency.p99,
+            max: workload.latency.max,
+          }
+        : { p50: null, p90: null, p99: null, max: null },
+    series: (workload?.series ?? []).map((s) => ({
+      t: s.t,
+      ok: s.ok,
+      errors: s.errors,
+      indeterminate: s.indeterminate,
+      p50: s.p50,
+      p99: s.p99,
+    })),
     faults,
     tamper: probes.map(toReportTamper),
     checkpoints: {
@@ -288,13 +359,25 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       ...(workload?.checkpoints?.publicKey ? { publicKey: workload.checkpoints.publicKey } : {}),
     },
     scan: scan
-      ? { source: scan.source, entries: scan.entries, checksRun: scan.checksRun.map(({ name, ran, reason }) => (reason ? { name, ran, reason } : { name, ran })), durationMs: scan.durationMs }
+      ? {
+          source: scan.source,
+          entries: scan.entries,
+          checksRun: scan.checksRun.map(({ name, ran, reason }) =>
+            reason ? { name, ran, reason } : { name, ran },
+          ),
+          durationMs: scan.durationMs,
+        }
       : null,
     findings,
     canaries: scan?.canaries ?? null,
     thresholds: thresholds.map(toReportThreshold),
-    verdict: failure && verdict.status === 'pass' ? { status: 'unknown', reasons: [`the run failed: ${(failure as Error).message}`] } : verdict,
-    files: [...new Set([...files, ...['json' as const, ...scenario.report.formats].map((f) => FORMAT_FILES[f])])].sort(),
+    verdict:
+      failure && verdict.status === 'pass'
+        ? { status: 'unknown', reasons: [`the run failed: ${(failure as Error).message}`] }
+        : verdict,
+    files: [
+      ...new Set([...files, ...['json' as const, ...scenario.report.formats].map((f) => FORMAT_FILES[f])]),
+    ].sort(),
   };
   phase('report');
   await writeReport(reportDir, report, { formats: scenario.report.formats, secrets: secrets() });
@@ -314,7 +397,9 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
 }
 
 function tamperVars(acked: LedgerOp[]): Record<string, string> {
-  const bySeq = acked.filter((o) => o.seq !== undefined).sort((a, b) => (a.seq as number) - (b.seq as number));
+  const bySeq = acked
+    .filter((o) => o.seq !== undefined)
+    .sort((a, b) => (a.seq as number) - (b.seq as number));
   const first = bySeq[0] ?? acked[0];
   const last = bySeq[bySeq.length - 1] ?? acked[acked.length - 1];
   const vars: Record<string, string> = {};
@@ -327,7 +412,9 @@ function tamperVars(acked: LedgerOp[]): Record<string, string> {
 
 function toReportTamper(p: TamperRecord): Report['tamper'][number] {
   const { name, via, request, outcome, detail, detection } = p;
-  return detection ? { name, via, request, outcome, detail, detection } : { name, via, request, outcome, detail };
+  return detection
+    ? { name, via, request, outcome, detail, detection }
+    : { name, via, request, outcome, detail };
 }
 
 function toReportThreshold(t: ThresholdResult): Report['thresholds'][number] {
@@ -346,7 +433,9 @@ function withFaultEvidence(findings: Finding[], ops: LedgerOp[], faults: FaultRe
   return findings.map((f) => {
     const op = f.eventId ? byId.get(f.eventId) : undefined;
     if (!op) return f;
-    const active = [...new Set([...activeFaultsAt(faults, op.invokedAt), ...activeFaultsAt(faults, op.completedAt)])];
+    const active = [
+      ...new Set([...activeFaultsAt(faults, op.invokedAt), ...activeFaultsAt(faults, op.completedAt)]),
+    ];
     return { ...f, detail: { ...f.detail, activeFaults: active, opWindow: [op.invokedAt, op.completedAt] } };
   });
 }

@@ -5,14 +5,14 @@
  */
 import path from 'node:path';
 import { deriveSeed, seededRandom } from '../random.ts';
-import type { Scenario } from '../scenario/schema.ts';
 import { recipeFromSettings } from '../scan/recipe.ts';
 import { scanEntries, scanLog } from '../scan/scan.ts';
-import { openLogSource } from './open-source.ts';
 import type { CheckpointSet, Finding, LedgerOp, LogEntry, LogSource, SourceItem } from '../scan/types.ts';
 import { isUnreadable } from '../scan/types.ts';
+import type { Scenario } from '../scenario/schema.ts';
 import type { StackEndpoints } from '../stack/types.ts';
 import { type CanaryResult, runCanaries } from './canaries.ts';
+import { openLogSource } from './open-source.ts';
 
 /** How many entries the canaries are planted among (the start of the log). */
 const CANARY_SAMPLE = 5000;
@@ -67,9 +67,19 @@ export async function scanStep(opts: ScanStepOptions): Promise<ScanStepResult> {
   try {
     opened = await openLogSource(
       src.kind === 'postgres'
-        ? { kind: 'postgres', url: src.url ?? endpoints.databaseUrl ?? '', table: src.table, mapping: scenario.scan.mapping }
+        ? {
+            kind: 'postgres',
+            url: src.url ?? endpoints.databaseUrl ?? '',
+            table: src.table,
+            mapping: scenario.scan.mapping,
+          }
         : src.kind === 'http'
-          ? { kind: 'http', url: src.url ?? endpoints.serviceDirectUrl ?? endpoints.serviceUrl, path: src.path, mapping: scenario.scan.mapping }
+          ? {
+              kind: 'http',
+              url: src.url ?? endpoints.serviceDirectUrl ?? endpoints.serviceUrl,
+              path: src.path,
+              mapping: scenario.scan.mapping,
+            }
           : { kind: 'jsonl', path: path.resolve(opts.scenarioDir, src.path), mapping: scenario.scan.mapping },
     );
   } catch (e) {
@@ -77,7 +87,8 @@ export async function scanStep(opts: ScanStepOptions): Promise<ScanStepResult> {
   }
   const { source, sample } = sampling(opened, CANARY_SAMPLE);
   const checkpointsWanted = scenario.workload.checkpoint !== false;
-  const haveCheckpoints = Boolean(opts.checkpoints?.publicKey) && (opts.checkpoints?.checkpoints.length ?? 0) > 0;
+  const haveCheckpoints =
+    Boolean(opts.checkpoints?.publicKey) && (opts.checkpoints?.checkpoints.length ?? 0) > 0;
   const result = await scanLog({
     source,
     recipe,
@@ -95,7 +106,13 @@ export async function scanStep(opts: ScanStepOptions): Promise<ScanStepResult> {
       : {}),
   }));
   if (result.readError) {
-    return { ...failed(result.readError, started), source: result.source, entries: result.entries, findings: result.findings, checksRun };
+    return {
+      ...failed(result.readError, started),
+      source: result.source,
+      entries: result.entries,
+      findings: result.findings,
+      checksRun,
+    };
   }
 
   const rnd = seededRandom(deriveSeed(opts.seed, 'canaries'));

@@ -7,7 +7,10 @@ import { LocalStack } from './local/local-stack.ts';
 import { type RuntimeChoice, selectRuntime } from './select.ts';
 import type { Stack } from './types.ts';
 
-export async function chooseRuntime(requested: RuntimeName, env: NodeJS.ProcessEnv = process.env): Promise<RuntimeChoice> {
+export async function chooseRuntime(
+  requested: RuntimeName,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<RuntimeChoice> {
   return selectRuntime(requested, async () => {
     const probe = await new DockerEngine(env).probe(1500);
     return probe.ok ? `Docker ${probe.version} at ${probe.socket}` : undefined;
@@ -29,6 +32,10 @@ export function createStack(
   }
 }
 
-function createComposeStack(_opts: { runId: string; loaded: LoadedScenario; log: (line: string) => void }): Stack {
+function createComposeStack(_opts: {
+  runId: string;
+  loaded: LoadedScenario;
+  log: (line: string) => void;
+}): Stack {
   throw new Error('compose runtime: wiring pending');
 }

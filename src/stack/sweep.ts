@@ -13,7 +13,11 @@ export interface SweepReport {
   docker?: { containers: string[]; networks: string[]; volumes: string[]; error?: string };
 }
 
-export async function sweepLeftovers(opts: { all?: boolean; runId?: string; env?: NodeJS.ProcessEnv }): Promise<SweepReport> {
+export async function sweepLeftovers(opts: {
+  all?: boolean;
+  runId?: string;
+  env?: NodeJS.ProcessEnv;
+}): Promise<SweepReport> {
   const report: SweepReport = { runs: [], skipped: [] };
   const states = await listRunStates(stateDir(opts.env));
   let dockerUsed = false;
@@ -21,7 +25,10 @@ export async function sweepLeftovers(opts: { all?: boolean; runId?: string; env?
     if (opts.runId && state.runId !== opts.runId) continue;
     const owned = state.cliPid !== process.pid && isAlive(state.cliPid) && !state.detached;
     if (owned && !opts.all && !opts.runId) {
-      report.skipped.push({ runId: state.runId, why: `its CLI (pid ${state.cliPid}) is still running; use --all to take it down anyway` });
+      report.skipped.push({
+        runId: state.runId,
+        why: `its CLI (pid ${state.cliPid}) is still running; use --all to take it down anyway`,
+      });
       continue;
     }
     const actions = await sweepOne(state);
@@ -48,7 +55,11 @@ async function sweepOne(state: RunState): Promise<string[]> {
   if (state.runtime === 'compose' && state.composeProject) {
     const engine = new DockerEngine();
     const probe = await engine.probe(1500);
-    if (!probe.ok) return [...actions, `could not reach Docker to remove project ${state.composeProject}: ${probe.reason}`];
+    if (!probe.ok)
+      return [
+        ...actions,
+        `could not reach Docker to remove project ${state.composeProject}: ${probe.reason}`,
+      ];
     const r = await engine.sweep({ runId: state.runId, project: state.composeProject });
     actions.push(...r.containers.map((c) => `removed container ${c}`));
     actions.push(...r.networks.map((n) => `removed network ${n}`));

@@ -1,5 +1,4 @@
 import { ExitCode } from '../../errors.ts';
-import { sweepLeftovers } from '../../stack/sweep.ts';
 import type { RegisterCommand } from '../context.ts';
 
 export const registerDown: RegisterCommand = (program, ctx) => {
@@ -7,10 +6,11 @@ export const registerDown: RegisterCommand = (program, ctx) => {
     .command('down')
     .description('take down stacks left up (--keep-stack, `up`) and sweep leftovers of crashed runs')
     .argument('[run-id]', 'only this run')
-    .option('--all', "also runs whose CLI is still running, and every container labelled by auditchaos")
+    .option('--all', 'also runs whose CLI is still running, and every container labelled by auditchaos')
     .option('--json', 'print what was done as JSON')
     .addHelpText('after', '\nExamples:\n  $ auditchaos down\n  $ auditchaos down --all\n')
     .action(async (runId: string | undefined, opts: { all?: boolean; json?: boolean }) => {
+      const { sweepLeftovers } = await import('../../stack/sweep.ts');
       const r = await sweepLeftovers({ all: opts.all, runId, env: ctx.env });
       const { out, color } = ctx.output;
       if (opts.json) out(JSON.stringify(r, null, 2));

@@ -1,11 +1,8 @@
 import path from 'node:path';
 import { ExitCode, UsageError } from '../../errors.ts';
-import { createTerminalSink } from '../../report/terminal/index.ts';
-import { writeIndex } from '../../report/write.ts';
-import { type RunOutcome, runScenario } from '../../run/run-scenario.ts';
+import type { RunOutcome } from '../../run/run-scenario.ts';
 import { readScenarioFile } from '../../scenario/read.ts';
 import { RUNTIMES, type RuntimeName } from '../../scenario/vocabulary.ts';
-import { chooseRuntime, createStack } from '../../stack/factory.ts';
 import type { RegisterCommand } from '../context.ts';
 
 interface RunFlags {
@@ -19,7 +16,15 @@ interface RunFlags {
 }
 
 /** Worst first: the exit code of several runs is that of the worst one. */
-const EXIT_PRIORITY: number[] = [ExitCode.interrupted, ExitCode.internal, ExitCode.environment, ExitCode.usage, ExitCode.violation, ExitCode.inconclusive, ExitCode.ok];
+const EXIT_PRIORITY: number[] = [
+  ExitCode.interrupted,
+  ExitCode.internal,
+  ExitCode.environment,
+  ExitCode.usage,
+  ExitCode.violation,
+  ExitCode.inconclusive,
+  ExitCode.ok,
+];
 
 export const registerRun: RegisterCommand = (program, ctx) => {
   program
@@ -45,12 +50,18 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       if (flags.runtime !== undefined && !(RUNTIMES as readonly string[]).includes(flags.runtime)) {
         throw new UsageError(`--runtime must be one of ${RUNTIMES.join(', ')}, got "${flags.runtime}"`);
       }
-      if (flags.out && files.length > 1) throw new UsageError('--out takes one scenario; use --reports-dir for several');
+      if (flags.out && files.length > 1)
+        throw new UsageError('--out takes one scenario; use --reports-dir for several');
       if (flags.keepStack && files.length > 1) throw new UsageError('--keep-stack takes one scenario');
       // Every scenario is checked before anything starts: a typo in the third must not cost two runs.
       const loaded = [];
       for (const f of files) loaded.push(await readScenarioFile(f));
 
+      // Loaded on use: `auditchaos proxy` and `serve` child processes should not pay for them.
+      const { createTerminalSink } = await import('../../report/terminal/index.ts');
+      const { writeIndex } = await import('../../report/write.ts');
+      const { runScenario } = await import('../../run/run-scenario.ts');
+      const { chooseRuntime, createStack } = await import('../../stack/factory.ts');
       const outcomes: RunOutcome[] = [];
       for (const l of loaded) {
         if (ctx.signal.aborted) break;

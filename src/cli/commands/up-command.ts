@@ -1,8 +1,6 @@
 import { ExitCode, UsageError } from '../../errors.ts';
-import { newRunId } from '../../run/run-id.ts';
 import { readScenarioFile } from '../../scenario/read.ts';
 import { RUNTIMES, type RuntimeName } from '../../scenario/vocabulary.ts';
-import { chooseRuntime, createStack } from '../../stack/factory.ts';
 import type { RegisterCommand } from '../context.ts';
 
 export const registerUp: RegisterCommand = (program, ctx) => {
@@ -18,7 +16,12 @@ export const registerUp: RegisterCommand = (program, ctx) => {
         throw new UsageError(`--runtime must be one of ${RUNTIMES.join(', ')}, got "${opts.runtime}"`);
       }
       const loaded = await readScenarioFile(file);
-      const choice = await chooseRuntime((opts.runtime as RuntimeName) ?? loaded.scenario.stack.runtime, ctx.env);
+      const { chooseRuntime, createStack } = await import('../../stack/factory.ts');
+      const { newRunId } = await import('../../run/run-id.ts');
+      const choice = await chooseRuntime(
+        (opts.runtime as RuntimeName) ?? loaded.scenario.stack.runtime,
+        ctx.env,
+      );
       const runId = newRunId(loaded.scenario.name);
       const { out, err, color } = ctx.output;
       const stack = createStack(choice, { runId, loaded, log: (l) => err(color.dim(l)) });
@@ -38,7 +41,8 @@ export const registerUp: RegisterCommand = (program, ctx) => {
         if (ep.serviceDirectUrl) out(`  service (direct):            ${ep.serviceDirectUrl}`);
         out(`  toxiproxy API:               ${ep.toxiproxyUrl}`);
         if (ep.databaseUrl) out(`  database (owner role):       ${ep.databaseUrl}`);
-        for (const [name, p] of Object.entries(ep.proxies)) out(`  proxy ${name}: ${p.listen} -> ${p.upstream}`);
+        for (const [name, p] of Object.entries(ep.proxies))
+          out(`  proxy ${name}: ${p.listen} -> ${p.upstream}`);
         out('take it down with: auditchaos down');
       }
       ctx.setExitCode(ExitCode.ok);

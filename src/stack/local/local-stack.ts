@@ -3,7 +3,7 @@
  * reference service as processes on loopback, data in a temporary directory. Compose service names
  * in proxy upstreams (postgres:5432, auditlog:8080) are mapped to the local processes.
  */
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -61,6 +61,8 @@ export class LocalStack implements Stack {
 
   async up(signal?: AbortSignal): Promise<StackEndpoints> {
     const workDir = await mkdtemp(path.join(tmpdir(), `auditchaos-${this.runId}-`));
+    // PostgreSQL may run as an unprivileged user (as root, initdb refuses): it must reach pg/ inside.
+    await chmod(workDir, 0o711);
     this.workDir = workDir;
     await this.state.update((s) => s.dirs.push(workDir));
     signal?.throwIfAborted();
@@ -92,7 +94,8 @@ export class LocalStack implements Stack {
     const replicas = this.scenario.stack.replicas;
     const servicePorts = await Promise.all(Array.from({ length: replicas }, () => freePort()));
     this.servicePorts = servicePorts;
-    if (replicas > 1) this.balancer = await startBalancer(() => servicePorts.filter((_, i) => this.services[i]?.running));
+    if (replicas > 1)
+      this.balancer = await startBalancer(() => servicePorts.filter((_, i) => this.services[i]?.running));
     const serviceAddr = replicas > 1 ? `127.0.0.1:${this.balancer?.port}` : `127.0.0.1:${servicePorts[0]}`;
 
     const proxies = this.scenario.proxies.map((p) => {
@@ -136,7 +139,8 @@ export class LocalStack implements Stack {
           readyUrl: `http://127.0.0.1:${port}/health`,
           env: { AUDITLOG_OWNER_PASSWORD: this.ownerPassword, AUDITLOG_WRITER_PASSWORD: this.writerPassword },
           logFile: path.join(workDir, `auditlog-${i}.log`),
-          onSpawn: (pid) => void this.state.update((s) => s.pids.push({ pid, role: `auditlog-${i}`, group: true })),
+          onSpawn: (pid) =>
+            void this.state.update((s) => s.pids.push({ pid, role: `auditlog-${i}`, group: true })),
         }),
     );
     // Replicas start one after another: the first one migrates the schema.
@@ -237,7 +241,8 @@ export class LocalStack implements Stack {
 
   /** Lets the CLI exit with the stack still up (--keep-stack, `up`); `auditchaos down` sweeps it later. */
   async detach(): Promise<void> {
-    if (this.balancer) this.log('note: the replica balancer runs inside this process and stops when it exits');
+    if (this.balancer)
+      this.log('note: the replica balancer runs inside this process and stops when it exits');
     for (const s of this.services) s.detach();
     this.proxy?.detach();
     this.postgres?.detach();

@@ -6,7 +6,7 @@
  * given to the unprivileged `nobody` user and the server runs as it.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
@@ -221,13 +221,23 @@ export class PostgresServer {
     });
   }
 
+  /**
+   * Signals the postmaster and every process it forked. Backends call setsid(), so a process-group
+   * signal would miss them: a "paused" server whose open connections still commit is no stall.
+   */
   private signalGroup(signal: NodeJS.Signals): void {
     const pid = this.child?.pid;
     if (pid === undefined) return;
-    try {
-      process.kill(-pid, signal);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    const targets = [pid, ...descendantsOf(pid)];
+    // Stop children first so that none is forked unseen; continue the postmaster first.
+    if (signal === 'SIGCONT') targets.reverse();
+    else targets.push(pid);
+    for (const p of targets) {
+      try {
+        process.kill(p, signal);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+      }
     }
   }
 
@@ -235,6 +245,7 @@ export class PostgresServer {
   async stop(): Promise<void> {
     if (!this.running) return;
     if (this.paused) this.resume();
+    this.rememberFamily();
     this.signalGroup('SIGINT');
     await this.exited;
     await this.waitGroupGone();
@@ -243,6 +254,7 @@ export class PostgresServer {
   /** A crash: SIGKILL to the postmaster and every backend. Start again for crash recovery. */
   async kill(): Promise<void> {
     if (!this.running) return;
+    this.rememberFamily();
     this.signalGroup('SIGKILL');
     this.paused = false;
     await this.exited;
@@ -264,24 +276,33 @@ export class PostgresServer {
 
   /** Backends outlive a killed postmaster for a moment; a restart must wait for them. */
   private async waitGroupGone(timeoutMs = 10_000): Promise<void> {
-    const pid = this.child?.pid;
-    if (pid === undefined) return;
+    const pids = this.lastFamily;
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      try {
-        process.kill(-pid, 0);
-      } catch {
-        return;
-      }
+      if (pids.every((p) => !alive(p))) return;
       await new Promise((r) => setTimeout(r, 20));
     }
-    this.signalGroup('SIGKILL');
+    for (const p of pids) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
+
+  /** The postmaster and its children as last seen, for waiting until all are gone. */
+  private lastFamily: number[] = [];
+  private rememberFamily(): void {
+    const pid = this.child?.pid;
+    this.lastFamily = pid === undefined ? [] : [pid, ...descendantsOf(pid)];
   }
 
   /** Stop the server (however it is) and remove its data if we created it. Safe to call twice. */
   async dispose(): Promise<void> {
     if (this.running) {
       this.resume();
+      this.rememberFamily();
       this.signalGroup('SIGQUIT');
       const t = setTimeout(() => this.signalGroup('SIGKILL'), 3000);
       await this.exited;
@@ -290,6 +311,49 @@ export class PostgresServer {
     }
     if (this.ownsDataDir) await rm(path.dirname(this.dataDir), { recursive: true, force: true });
   }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Every process below `root`, from /proc (Linux); empty where /proc is not there. */
+export function descendantsOf(root: number): number[] {
+  const parent = new Map<number, number>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // pid (comm) state ppid ...: comm may contain spaces and parentheses, so split after the last ')'
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parent.set(Number(name), ppid);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out: number[] = [];
+  const frontier = [root];
+  while (frontier.length) {
+    const p = frontier.pop() as number;
+    for (const [child, pp] of parent) {
+      if (pp === p) {
+        out.push(child);
+        frontier.push(child);
+      }
+    }
+  }
+  return out;
 }
 
 async function unprivilegedUser(): Promise<{ uid: number; gid: number }> {

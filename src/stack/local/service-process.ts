@@ -65,9 +65,12 @@ export class ChildService {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.running) {
-        throw new EnvironmentError(`the ${this.opts.label} exited during start-up: ${tail(this.opts.logFile)}`, {
-          hint: `its log: ${this.opts.logFile}`,
-        });
+        throw new EnvironmentError(
+          `the ${this.opts.label} exited during start-up: ${tail(this.opts.logFile)}`,
+          {
+            hint: `its log: ${this.opts.logFile}`,
+          },
+        );
       }
       try {
         const r = await fetch(this.opts.readyUrl, { signal: AbortSignal.timeout(1000) });
@@ -78,7 +81,9 @@ export class ChildService {
       }
     }
     await this.kill();
-    throw new EnvironmentError(`the ${this.opts.label} did not listen within ${timeoutMs} ms: ${tail(this.opts.logFile)}`);
+    throw new EnvironmentError(
+      `the ${this.opts.label} did not listen within ${timeoutMs} ms: ${tail(this.opts.logFile)}`,
+    );
   }
 
   async waitHealthy(url: string, timeoutMs = 30_000): Promise<void> {
