@@ -3,7 +3,8 @@
  * DOM, no canvas): writes/s and errors/s, then p50/p99 latency, with each fault as a labelled
  * band. The SVG is inlined in the page; nothing is fetched.
  */
-import * as echarts from 'echarts';
+import { createRequire } from 'node:module';
+import type * as Echarts from 'echarts';
 import type { FaultRecord, Report } from './model.ts';
 
 const FAULT_COLORS = ['#d9480f', '#7048e8', '#1971c2', '#c2255c', '#2f9e44', '#e67700'];
@@ -31,8 +32,16 @@ function faultBands(faults: FaultRecord[], endS: number) {
     });
 }
 
-function render(option: echarts.EChartsCoreOption, opts: ChartOptions): string {
-  const chart = echarts.init(null, null, {
+// Loaded on first use, synchronously: ECharts takes about a second to load, which every CLI
+// command would otherwise pay at startup whether it draws a chart or not.
+let echarts: typeof Echarts | undefined;
+function loadEcharts(): typeof Echarts {
+  echarts ??= createRequire(import.meta.url)('echarts') as typeof Echarts;
+  return echarts;
+}
+
+function render(option: Echarts.EChartsCoreOption, opts: ChartOptions): string {
+  const chart = loadEcharts().init(null, null, {
     renderer: 'svg',
     ssr: true,
     width: opts.width ?? 960,
@@ -46,7 +55,7 @@ function render(option: echarts.EChartsCoreOption, opts: ChartOptions): string {
   }
 }
 
-function baseOption(report: Report, yName: string) {
+function baseOption(report: Report, yName: string, narrow: boolean) {
   // the x axis is the workload's seconds (series t), not the whole run with stack-up and scan
   const lastT = report.series.reduce((m, p) => Math.max(m, p.t + 1), 0);
   const lastFault = report.faults.reduce(
@@ -59,8 +68,8 @@ function baseOption(report: Report, yName: string) {
     option: {
       animation: false,
       textStyle: { fontFamily: 'system-ui, -apple-system, Segoe UI, Roboto, sans-serif' },
-      grid: { left: 56, right: 20, top: 44, bottom: 40 },
-      legend: { top: 4, right: 10, itemWidth: 14, itemHeight: 8 },
+      grid: { left: narrow ? 44 : 56, right: narrow ? 12 : 20, top: narrow ? 64 : 44, bottom: 40 },
+      legend: { top: 4, right: 10, itemWidth: 14, itemHeight: 8, textStyle: { fontSize: narrow ? 11 : 12 } },
       xAxis: {
         type: 'value',
         min: 0,
@@ -77,7 +86,7 @@ function baseOption(report: Report, yName: string) {
 
 /** Writes acknowledged, failed and indeterminate per second, fault windows as bands. */
 export function throughputChartSvg(report: Report, opts: ChartOptions = {}): string {
-  const { endS, option } = baseOption(report, 'writes/s');
+  const { endS, option } = baseOption(report, 'writes/s', (opts.width ?? 960) < 600);
   const line = (name: string, color: string, pick: (p: Report['series'][number]) => number) => ({
     name,
     type: 'line',
@@ -105,7 +114,7 @@ export function throughputChartSvg(report: Report, opts: ChartOptions = {}): str
 
 /** p50 and p99 write latency per second, fault windows as bands. */
 export function latencyChartSvg(report: Report, opts: ChartOptions = {}): string {
-  const { endS, option } = baseOption(report, 'latency ms');
+  const { endS, option } = baseOption(report, 'latency ms', (opts.width ?? 960) < 600);
   return render(
     {
       ...option,

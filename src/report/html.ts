@@ -60,12 +60,12 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .badge{display:inline-block;border-radius:4px;padding:0 6px;font-size:.8rem;font-weight:700;color:#fff;white-space:nowrap}
 .b-pass{background:var(--pass)}.b-fail{background:var(--fail)}.b-skipped{background:var(--skip)}.b-warn{background:var(--unknown)}
 .hash{word-break:break-all}
-svg.chart{width:100%;height:auto;display:block}
+svg.chart{width:100%;height:auto;display:block}svg.chart-narrow{display:none}
 figure{margin:.5rem 0 1rem}figcaption{font-size:.85rem;color:var(--muted)}
 pre{background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:10px;overflow-x:auto;white-space:pre}
 details>summary{cursor:pointer;font-weight:600}
 footer{margin-top:2rem;font-size:.8rem;color:var(--muted)}
-@media (max-width:600px){body{font-size:14px}main{padding:10px}.verdict .word{font-size:1.5rem}th,td{padding:3px 5px}}
+@media screen and (max-width:600px){svg.chart-wide{display:none}svg.chart-narrow{display:block}body{font-size:14px}main{padding:10px}.verdict .word{font-size:1.5rem}th,td{padding:3px 5px}}
 @media print{main{max-width:none;padding:0}h2{break-after:avoid}figure,tr{break-inside:avoid}.scroll{overflow:visible}pre{white-space:pre-wrap}}
 `;
 
@@ -166,10 +166,18 @@ export function renderHtml(input: Report, opts: RenderOptions = {}): string {
   S.push('<h2 id="timeline">Timeline</h2>');
   if (r.series.length === 0) S.push('<p class="muted">No workload samples were recorded.</p>');
   else {
+    // each chart twice: wide for screens and paper, narrow for phones (CSS shows one), so that
+    // its text stays readable instead of shrinking with the page
+    const both = (draw: typeof throughputChartSvg, label: string, uid: string) =>
+      inlineSvg(draw(r), label, uid).replace('class="chart"', 'class="chart chart-wide"') +
+      inlineSvg(draw(r, { width: 440, height: 300 }), label, `${uid}n`).replace(
+        'class="chart"',
+        'class="chart chart-narrow"',
+      );
     S.push(
-      `<figure>${inlineSvg(throughputChartSvg(r), 'writes and errors per second, fault windows shaded', 'tp')}` +
+      `<figure>${both(throughputChartSvg, 'writes and errors per second, fault windows shaded', 'tp')}` +
         `<figcaption>Writes per second as the writers saw them; shaded bands are fault windows.</figcaption></figure>`,
-      `<figure>${inlineSvg(latencyChartSvg(r), 'p50 and p99 write latency, fault windows shaded', 'lat')}` +
+      `<figure>${both(latencyChartSvg, 'p50 and p99 write latency, fault windows shaded', 'lat')}` +
         `<figcaption>Write latency (p50, p99) per second, in milliseconds.</figcaption></figure>`,
     );
   }

@@ -32,16 +32,18 @@ describe('report.html', () => {
     expect(verdictAt).toBeLessThan(html.indexOf('id="invariants"'));
     expect(html.indexOf('id="invariants"')).toBeLessThan(timelineAt);
     const svgs = html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
-    expect(svgs).toHaveLength(2);
+    expect(svgs).toHaveLength(4); // two charts, each wide and narrow
     for (const svg of svgs) {
       for (const label of ['db-down db', 'latency proxy db', 'partition proxy api'])
         expect(svg).toContain(label);
     }
     expect(svgs[0]).toContain('acknowledged/s');
-    expect(svgs[1]).toContain('p99');
+    expect(svgs[2]).toContain('p99');
+    expect(svgs.map((x) => /chart-(wide|narrow)/.exec(x)?.[1])).toEqual(['wide', 'narrow', 'wide', 'narrow']);
     // two charts, each with its own class names
     expect(svgs[0]).toContain('"tp-c0"');
-    expect(svgs[1]).toContain('"lat-c0"');
+    expect(svgs[1]).toContain('"tpn-c0"');
+    expect(svgs[2]).toContain('"lat-c0"');
   });
 
   it('shows findings grouped by kind with their evidence', () => {
