@@ -2,9 +2,10 @@ import type { RegisterCommand } from '../context.ts';
 import { registerDoctor } from './doctor-command.ts';
 import { registerDown } from './down-command.ts';
 import { pendingCommand } from './pending.ts';
+import { registerProxy } from './proxy-command.ts';
 import { registerReport } from './report-command.ts';
 import { registerRun } from './run-command.ts';
-import { registerProxy } from './proxy-command.ts';
+import { registerScan } from './scan-command.ts';
 import { registerSchema } from './schema-command.ts';
 import { registerServe } from './serve-command.ts';
 import { registerUp } from './up-command.ts';
@@ -14,12 +15,7 @@ import { registerValidate } from './validate-command.ts';
 export const commands: RegisterCommand[] = [
   registerRun,
   registerValidate,
-  pendingCommand(
-    'scan',
-    'verify a stored audit log (JSONL file or Postgres table)',
-    '[options] <source>',
-    'auditchaos scan log.jsonl --history history.ndjson',
-  ),
+  registerScan,
   registerUp,
   registerDown,
   registerProxy,

@@ -1,0 +1,84 @@
+/**
+ * The service's paginated read endpoint: GET {url}?after=SEQ&limit=N, in seq order, until a page
+ * comes back empty. A page is a JSON array of entries, or an object holding one under `events`,
+ * `entries` or `items`; entries use the JSONL field names (the mapping).
+ */
+import { EnvironmentError } from '../../errors.ts';
+import type { EntryMapping } from '../../scenario/schema.ts';
+import type { LogSource, SourceItem } from '../types.ts';
+import { itemsOf } from './array.ts';
+import { recordReader } from './record.ts';
+
+export interface HttpSourceOptions {
+  /** The endpoint, e.g. http://127.0.0.1:8080/events */
+  url: string;
+  pageSize?: number;
+  mapping?: Partial<EntryMapping>;
+  headers?: Record<string, string>;
+  /** Per-request timeout. */
+  timeoutMs?: number;
+  /** The seq to start after (default 0: the whole log). */
+  after?: number;
+  fetch?: typeof globalThis.fetch;
+}
+
+function pageItems(body: unknown): unknown[] | undefined {
+  if (Array.isArray(body)) return body;
+  if (body && typeof body === 'object') {
+    for (const k of ['events', 'entries', 'items']) {
+      const v = (body as Record<string, unknown>)[k];
+      if (Array.isArray(v)) return v;
+    }
+  }
+  return undefined;
+}
+
+export function httpSource(opts: HttpSourceOptions): LogSource {
+  const pageSize = opts.pageSize ?? 1000;
+  const doFetch = opts.fetch ?? globalThis.fetch;
+  const read = recordReader(opts.mapping);
+  async function* batches(signal?: AbortSignal): AsyncIterable<SourceItem[]> {
+    let after = opts.after ?? 0;
+    let page = 0;
+    for (;;) {
+      const u = new URL(opts.url);
+      u.searchParams.set('after', String(after));
+      u.searchParams.set('limit', String(pageSize));
+      const timeout = AbortSignal.timeout(opts.timeoutMs ?? 30_000);
+      let res: Response;
+      try {
+        res = await doFetch(u, {
+          headers: { accept: 'application/json', ...opts.headers },
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        });
+      } catch (e) {
+        signal?.throwIfAborted();
+        throw new EnvironmentError(`GET ${u} failed: ${(e as Error).message}`, { cause: e });
+      }
+      if (!res.ok) throw new EnvironmentError(`GET ${u} answered ${res.status} ${res.statusText}`);
+      const items = pageItems(await res.json());
+      if (items === undefined) {
+        throw new EnvironmentError(`GET ${u} did not answer a JSON array (or {events: [...]})`);
+      }
+      if (items.length === 0) return;
+      const out: SourceItem[] = [];
+      let maxSeq = after;
+      for (const [i, rec] of items.entries()) {
+        const item = read(rec, undefined, undefined);
+        if (item.seq !== undefined && item.seq > maxSeq) maxSeq = item.seq;
+        if ((item as { unreadable?: true }).unreadable)
+          (item as { reason: string }).reason += ` (page ${page}, item ${i})`;
+        out.push(item);
+      }
+      yield out;
+      if (maxSeq <= after) {
+        throw new EnvironmentError(
+          `GET ${u} returned no entry after seq ${after}: the endpoint does not page by seq`,
+        );
+      }
+      after = maxSeq;
+      page++;
+    }
+  }
+  return { describe: opts.url, batches, entries: (signal) => itemsOf(batches(signal)) };
+}

@@ -1,0 +1,295 @@
+/**
+ * PostgreSQL tables, streamed in seq order, through a column mapping so that other people's tables
+ * read as well as the reference audit_log. Two ways to stream, measured in bench/scan.bench.ts:
+ * COPY (SELECT ...) TO STDOUT (the default, faster) and a server-side cursor (FETCH in batches).
+ * Columns are rendered as text by the server: timestamps in the reference form (pgReferenceTs),
+ * bytea hashes as hex, jsonb payloads as JSON text that we parse.
+ */
+import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { EnvironmentError, UsageError } from '../../errors.ts';
+import type { EntryMapping } from '../../scenario/schema.ts';
+import { pgReferenceTs } from '../reference-chain.ts';
+import type { LogSource, SourceItem, UnreadableEntry } from '../types.ts';
+import { itemsOf } from './array.ts';
+import { splitLines } from './lines.ts';
+import { REFERENCE_MAPPING, toSeq } from './record.ts';
+
+export type PostgresReadMethod = 'copy' | 'cursor';
+
+export interface PostgresSourceOptions {
+  url: string;
+  /** `table` or `schema.table`; default audit_log. */
+  table?: string;
+  mapping?: Partial<EntryMapping>;
+  method?: PostgresReadMethod;
+  /** Rows a FETCH (cursor method). */
+  fetchSize?: number;
+  connectTimeoutMs?: number;
+}
+
+/** postgres://user:***@host:port/db */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparseable url)';
+  }
+}
+
+interface Column {
+  name: string;
+  type: string;
+}
+
+const FIELDS = ['seq', 'eventId', 'ts', 'actor', 'action', 'payload', 'prevHash', 'hash'] as const;
+type Field = (typeof FIELDS)[number];
+
+async function connect(url: string, timeoutMs: number): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  try {
+    await client.connect();
+  } catch (e) {
+    await client.end().catch(() => undefined);
+    throw new EnvironmentError(`cannot connect to PostgreSQL at ${redactUrl(url)}: ${(e as Error).message}`, {
+      hint: 'check the URL, that the server runs, and the credentials',
+      cause: e,
+    });
+  }
+  return client;
+}
+
+function splitTable(table: string): { schema?: string; name: string } {
+  const i = table.indexOf('.');
+  return i === -1 ? { name: table } : { schema: table.slice(0, i), name: table.slice(i + 1) };
+}
+
+/** Reads the table's columns and builds the SELECT list; says which checks cannot run. */
+async function plan(client: pg.Client, table: string, mapping: EntryMapping) {
+  const { schema, name } = splitTable(table);
+  const res = await client.query<{ column_name: string; data_type: string }>(
+    `SELECT column_name, data_type FROM information_schema.columns
+      WHERE table_name = $1 AND table_schema = coalesce($2, current_schema()) ORDER BY ordinal_position`,
+    [name, schema ?? null],
+  );
+  if (res.rows.length === 0) {
+    throw new UsageError(`table ${table} not found (or it has no columns you may read)`, {
+      hint: 'name it with --table (schema.table works), or check the database in the URL',
+    });
+  }
+  const cols = new Map<string, Column>(
+    res.rows.map((r) => [r.column_name, { name: r.column_name, type: r.data_type }]),
+  );
+  const q = (c: string) => client.escapeIdentifier(c);
+  const exprs: string[] = [];
+  const absent: Field[] = [];
+  for (const f of FIELDS) {
+    const colName = mapping[f];
+    const col = colName ? cols.get(colName) : undefined;
+    if (!col) {
+      if (f === 'seq' || f === 'eventId') {
+        throw new UsageError(
+          `table ${table} has no column ${colName} for ${f} (columns: ${[...cols.keys()].join(', ')})`,
+          { hint: `map it with --map ${f}=COLUMN or scan.mapping in the scenario` },
+        );
+      }
+      absent.push(f);
+      exprs.push('NULL');
+      continue;
+    }
+    if (f === 'ts' && col.type === 'timestamp with time zone') exprs.push(pgReferenceTs(q(col.name)));
+    else if (f === 'ts' && col.type === 'timestamp without time zone')
+      exprs.push(`to_char(${q(col.name)}, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
+    else if ((f === 'hash' || f === 'prevHash') && col.type === 'bytea')
+      exprs.push(`encode(${q(col.name)}, 'hex')`);
+    else exprs.push(`${q(col.name)}::text`);
+  }
+  const orderBy = q(mapping.seq);
+  const from = schema ? `${q(schema)}.${q(name)}` : q(name);
+  const select = `SELECT ${exprs.join(', ')} FROM ${from} ORDER BY ${orderBy}`;
+  const hashless = absent.includes('hash') || absent.includes('prevHash');
+  const missing = absent.filter((f) => f !== 'hash' && f !== 'prevHash');
+  return { select, hashless, missing, absent, mapping };
+}
+
+/** One row of text values (null for SQL NULL), in FIELDS order, to a SourceItem. */
+function rowToItem(row: (string | null)[], hashless: boolean, mapping: EntryMapping): SourceItem {
+  const [seqText, eventId, ts, actor, action, payloadText, prevHash, hash] = row;
+  const seq = toSeq(seqText);
+  const bad = (reason: string): UnreadableEntry => {
+    const u: UnreadableEntry = { unreadable: true, reason };
+    if (seq !== undefined) u.seq = seq;
+    if (eventId) u.eventId = eventId;
+    return u;
+  };
+  if (seq === undefined) return bad(`column ${mapping.seq} is not an integer: ${seqText}`);
+  const fields = { eventId, ts, actor, action, prevHash, hash };
+  for (const [k, v] of Object.entries(fields)) {
+    if (v === null || v === undefined) {
+      if (hashless && (k === 'hash' || k === 'prevHash')) continue;
+      return bad(`column ${mapping[k as Field]} is NULL`);
+    }
+  }
+  if (payloadText === null || payloadText === undefined) return bad(`column ${mapping.payload} is NULL`);
+  let payload: unknown;
+  try {
+    payload = JSON.parse(payloadText);
+  } catch {
+    payload = payloadText; // a text column holding non-JSON: hashed as the string it is
+  }
+  return {
+    seq,
+    eventId: eventId!,
+    ts: ts!,
+    actor: actor!,
+    action: action!,
+    payload,
+    prevHash: hashless ? '' : prevHash!,
+    hash: hashless ? '' : hash!,
+  };
+}
+
+/** COPY text format: \N is NULL; backslash escapes (\\, \t, \n, \r, \b, \f, \v, octal, \xHH). */
+function unescapeCopy(s: string): string {
+  if (s.indexOf('\\') === -1) return s;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c !== '\\') {
+      out += c;
+      continue;
+    }
+    const n = s[++i];
+    switch (n) {
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'v':
+        out += '\v';
+        break;
+      case 'x': {
+        const m = /^[0-9a-fA-F]{1,2}/.exec(s.slice(i + 1, i + 3));
+        if (m) {
+          out += String.fromCharCode(Number.parseInt(m[0], 16));
+          i += m[0].length;
+        } else out += 'x';
+        break;
+      }
+      default:
+        if (n !== undefined && n >= '0' && n <= '7') {
+          const m = /^[0-7]{1,3}/.exec(s.slice(i, i + 3))!;
+          out += String.fromCharCode(Number.parseInt(m[0], 8));
+          i += m[0].length - 1;
+        } else if (n !== undefined) out += n;
+    }
+  }
+  return out;
+}
+
+function copyLineToRow(line: string): (string | null)[] {
+  const parts = line.split('\t');
+  const row: (string | null)[] = new Array(parts.length);
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    row[i] = p === '\\N' ? null : unescapeCopy(p);
+  }
+  return row;
+}
+
+const passText = () => (v: string) => v;
+
+/**
+ * Opens a connection, checks the table and mapping (a missing table or seq/event id column is a
+ * UsageError, exit 2), and returns the source. close() ends the connection.
+ */
+export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSource> {
+  const table = opts.table ?? 'audit_log';
+  const mapping: EntryMapping = { ...REFERENCE_MAPPING, ...opts.mapping };
+  const method = opts.method ?? 'copy';
+  const timeout = opts.connectTimeoutMs ?? 10_000;
+  const planner = await connect(opts.url, timeout);
+  let p: Awaited<ReturnType<typeof plan>>;
+  try {
+    p = await plan(planner, table, mapping);
+  } finally {
+    await planner.end().catch(() => undefined);
+  }
+  if (p.missing.length) {
+    throw new UsageError(
+      `table ${table} has no column for ${p.missing.map((f) => `${f} (${mapping[f]})`).join(', ')}`,
+      { hint: 'map them with --map FIELD=COLUMN or scan.mapping in the scenario' },
+    );
+  }
+  const { select, hashless } = p;
+
+  async function* viaCopy(signal?: AbortSignal): AsyncIterable<SourceItem[]> {
+    const client = await connect(opts.url, timeout);
+    const stream = client.query(copyTo(`COPY (${select}) TO STDOUT`));
+    const onAbort = () => stream.destroy(new Error('aborted'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for await (const { lines } of splitLines(stream as AsyncIterable<Buffer>)) {
+        const out: SourceItem[] = new Array(lines.length);
+        for (let i = 0; i < lines.length; i++)
+          out[i] = rowToItem(copyLineToRow(lines[i]!), hashless, mapping);
+        yield out;
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      stream.destroy();
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  async function* viaCursor(signal?: AbortSignal): AsyncIterable<SourceItem[]> {
+    const client = await connect(opts.url, timeout);
+    const size = opts.fetchSize ?? 10_000;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await client.query(`DECLARE auditchaos_scan NO SCROLL CURSOR FOR ${select}`);
+      for (;;) {
+        signal?.throwIfAborted();
+        const res = await client.query<(string | null)[]>({
+          text: `FETCH FORWARD ${size} FROM auditchaos_scan`,
+          rowMode: 'array',
+          types: { getTypeParser: passText } as unknown as pg.CustomTypesConfig,
+        });
+        if (res.rows.length === 0) break;
+        const out: SourceItem[] = new Array(res.rows.length);
+        for (let i = 0; i < res.rows.length; i++) out[i] = rowToItem(res.rows[i]!, hashless, mapping);
+        yield out;
+      }
+      await client.query('COMMIT');
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  const batches = method === 'cursor' ? viaCursor : viaCopy;
+  return {
+    describe: `${redactUrl(opts.url)} table ${table}`,
+    ...(hashless
+      ? {
+          notAvailable: {
+            chain: `table ${table} has no ${p.absent.includes('hash') ? mapping.hash : mapping.prevHash} column`,
+          },
+        }
+      : {}),
+    batches,
+    entries: (signal) => itemsOf(batches(signal)),
+  };
+}
