@@ -27,12 +27,17 @@ export async function* batchesOf(source: LogSource, signal?: AbortSignal): Async
     return;
   }
   let batch: SourceItem[] = [];
-  for await (const item of source.entries(signal)) {
-    batch.push(item);
-    if (batch.length >= 1024) {
-      yield batch;
-      batch = [];
+  try {
+    for await (const item of source.entries(signal)) {
+      batch.push(item);
+      if (batch.length >= 1024) {
+        yield batch;
+        batch = [];
+      }
     }
+  } catch (e) {
+    if (batch.length) yield batch; // what was read before the failure still counts
+    throw e;
   }
   if (batch.length) yield batch;
 }
