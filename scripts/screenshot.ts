@@ -114,9 +114,7 @@ const SGR: Record<string, string> = {
 /** The few SGR codes chalk emits at level 1, as HTML spans: enough to picture a terminal. */
 export function ansiToHtml(text: string): string {
   let open = 0;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: parsing escape codes is the point
   const html = text.split(/(\u001b\[[0-9;]*m)/).map((part) => {
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: parsing escape codes is the point
     const m = /^\u001b\[([0-9;]*)m$/.exec(part);
     if (!m) return escapeHtml(part);
     const codes = (m[1] ?? '').split(';');

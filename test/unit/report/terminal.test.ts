@@ -13,7 +13,6 @@ import {
 } from '../../../src/report/terminal/index.ts';
 import { fixtureReport, passingReport } from '../../helpers/report-fixture.ts';
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: looking for escape codes is the point
 const ESCAPE = /\u001b\[/;
 
 function fakeStream(isTTY: boolean, columns = 160) {
