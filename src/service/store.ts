@@ -105,12 +105,12 @@ export class AuditStore {
     work: (c: pg.PoolClient, defer: (p: Promise<unknown>) => void) => Promise<T>,
   ): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
+    let late = false;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(new DbUnavailableError(`${what}: no answer from the database within ${this.timeoutMs} ms`)),
-        this.timeoutMs,
-      );
+      timer = setTimeout(() => {
+        late = true;
+        reject(new DbUnavailableError(`${what}: no answer from the database within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
     });
     const run = (async () => {
       let client: pg.PoolClient;
@@ -120,6 +120,11 @@ export class AuditStore {
         throw new DbUnavailableError(`${what}: cannot connect to the database (${(e as Error).message})`, {
           cause: e,
         });
+      }
+      if (late) {
+        // The caller was already told 503: do not start work nobody waits for.
+        client.release();
+        throw new DbUnavailableError(`${what}: gave up before a connection was free`);
       }
       let deferred: Promise<unknown> | undefined;
       try {
