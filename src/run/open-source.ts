@@ -1,6 +1,8 @@
 /** Opens the log source a scenario's scan section names. */
-import { UsageError } from '../errors.ts';
+
+import { httpSource } from '../scan/sources/http.ts';
 import { jsonlSource } from '../scan/sources/jsonl.ts';
+import { postgresSource } from '../scan/sources/postgres.ts';
 import type { LogSource } from '../scan/types.ts';
 import type { EntryMapping } from '../scenario/schema.ts';
 
@@ -13,7 +15,9 @@ export async function openLogSource(spec: SourceSpec): Promise<LogSource> {
   switch (spec.kind) {
     case 'jsonl':
       return jsonlSource(spec.path, { mapping: spec.mapping });
-    default:
-      throw new UsageError(`scan source ${spec.kind}: pending`);
+    case 'postgres':
+      return postgresSource({ url: spec.url, table: spec.table, mapping: spec.mapping });
+    case 'http':
+      return httpSource({ url: new URL(spec.path, spec.url).toString(), mapping: spec.mapping });
   }
 }

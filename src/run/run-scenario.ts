@@ -369,8 +369,11 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
         }
       : null,
     findings,
-    canaries: scan?.canaries ?? null,
-    thresholds: thresholds.map(toReportThreshold),
+    canaries: scan?.canaries
+      ? { planted: scan.canaries.planted, caught: scan.canaries.caught, missed: scan.canaries.missed }
+      : null,
+    // Canaries have their own section in the report; the verdict already accounts for them.
+    thresholds: thresholds.filter((t) => t.name !== 'canaries').map(toReportThreshold),
     verdict:
       failure && verdict.status === 'pass'
         ? { status: 'unknown', reasons: [`the run failed: ${(failure as Error).message}`] }

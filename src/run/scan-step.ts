@@ -39,23 +39,35 @@ export interface ScanStepOptions {
   onProgress?: (entries: number) => void;
 }
 
-/** Passes items through and keeps the first `n` readable entries. */
+/** Passes items through (one by one or in batches) and keeps the first `n` readable entries. */
 function sampling(source: LogSource, n: number): { source: LogSource; sample: LogEntry[] } {
   const sample: LogEntry[] = [];
-  return {
-    sample,
-    source: {
-      ...source,
-      describe: source.describe,
-      async *entries(signal?: AbortSignal): AsyncIterable<SourceItem> {
-        sample.length = 0;
-        for await (const item of source.entries(signal)) {
-          if (sample.length < n && !isUnreadable(item)) sample.push(item);
-          yield item;
-        }
-      },
+  const keep = (item: SourceItem) => {
+    if (sample.length < n && !isUnreadable(item)) sample.push(item);
+  };
+  const wrapped: LogSource = {
+    describe: source.describe,
+    ...(source.notAvailable ? { notAvailable: source.notAvailable } : {}),
+    ...(source.close ? { close: () => (source.close as () => Promise<void>)() } : {}),
+    async *entries(signal?: AbortSignal): AsyncIterable<SourceItem> {
+      sample.length = 0;
+      for await (const item of source.entries(signal)) {
+        keep(item);
+        yield item;
+      }
     },
   };
+  if (source.batches) {
+    const batches = source.batches.bind(source);
+    wrapped.batches = async function* (signal?: AbortSignal) {
+      sample.length = 0;
+      for await (const batch of batches(signal)) {
+        if (sample.length < n) for (const item of batch) keep(item);
+        yield batch;
+      }
+    };
+  }
+  return { sample, source: wrapped };
 }
 
 export async function scanStep(opts: ScanStepOptions): Promise<ScanStepResult> {

@@ -53,16 +53,17 @@ export function evaluate(input: VerdictInput): { thresholds: ThresholdResult[]; 
   for (const [key, kind] of COUNT_KEYS) {
     const limit = input.expect[key] as number;
     const actual = count(kind);
-    thresholds.push({ name: kind, expected: `<= ${limit}`, actual, pass: actual <= limit });
+    thresholds.push({ name: key, expected: `<= ${limit}`, actual, pass: actual <= limit });
   }
   if (input.expect.availability) {
     const c = parseComparison(input.expect.availability);
-    const actual = input.ops.attempted ? (100 * input.ops.ok) / input.ops.attempted : 0;
+    // Compared in percent, as written; reported as a fraction (0..1), as report.json keeps ratios.
+    const percent = input.ops.attempted ? (100 * input.ops.ok) / input.ops.attempted : 0;
     thresholds.push({
       name: 'availability',
       expected: input.expect.availability,
-      actual: Math.round(actual * 10) / 10,
-      pass: c ? compare(actual, c) : false,
+      actual: percent / 100,
+      pass: c ? compare(percent, c) : false,
     });
   }
   for (const q of ['p50', 'p99', 'max'] as const) {

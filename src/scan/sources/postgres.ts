@@ -106,8 +106,9 @@ async function plan(client: pg.Client, table: string, mapping: EntryMapping) {
       exprs.push(`encode(${q(col.name)}, 'hex')`);
     else exprs.push(`${q(col.name)}::text`);
   }
-  const orderBy = q(mapping.seq);
   const from = schema ? `${q(schema)}.${q(name)}` : q(name);
+  // Qualified: a bare name would sort by the ::text output column of the same name (1, 10, 100, 2...).
+  const orderBy = `${from}.${q(mapping.seq)}`;
   const select = `SELECT ${exprs.join(', ')} FROM ${from} ORDER BY ${orderBy}`;
   const hashless = absent.includes('hash') || absent.includes('prevHash');
   const missing = absent.filter((f) => f !== 'hash' && f !== 'prevHash');
