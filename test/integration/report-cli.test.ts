@@ -37,20 +37,7 @@ describe('auditchaos report DIR', () => {
     expect((await readdir(dir)).sort()).toEqual(['junit.xml', 'report.json']);
   });
 
-  it('exits 4 for an inconclusive report', async () => {
-    const dir = path.join(root, 'unknown');
-    const rep = passingReport();
-    rep.verdict = { status: 'unknown', reasons: ['nothing was acknowledged'] };
-    await writeReport(dir, rep, { formats: ['json'] });
-    expect((await runCli(['report', dir, '--formats', 'md'])).exitCode).toBe(4);
-  });
-
-  it('says what is wrong, with exit 2, for a missing folder, a bad report.json and bad flags', async () => {
-    const missing = await runCli(['report', path.join(root, 'nope')]);
-    expect(missing.exitCode).toBe(2);
-    expect(missing.stderr).toMatch(/cannot read .*nope\/report.json/);
-    expect(missing.stderr).toMatch(/hint: pass a report folder/);
-
+  it('says what is wrong, with exit 2, for a report.json that is not schema version 1', async () => {
     const dir = path.join(root, 'bad');
     await writeReport(dir, fixtureReport(), { formats: ['json'] });
     const data = JSON.parse(renderJson(fixtureReport()));
@@ -60,10 +47,7 @@ describe('auditchaos report DIR', () => {
     const bad = await runCli(['report', dir]);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/does not match the report schema \(version 1\): schemaVersion: .*verdict/);
-
-    const flags = await runCli(['report', dir, '--formats', 'pdf']);
-    expect(flags.exitCode).toBe(2);
-    expect(flags.stderr).toMatch(/"pdf" not allowed; allowed: md, html, junit/);
+    expect(bad.stderr).toMatch(/hint: it may come from another auditchaos version/);
   });
 
   it('--schema prints the committed JSON Schema of report.json', async () => {

@@ -3,9 +3,14 @@ import { reportJsonSchema } from '../../report/model.ts';
 import { REPORT_FORMATS, type ReportFormat, rerenderReport } from '../../report/write.ts';
 import type { RegisterCommand } from '../context.ts';
 
-const EXIT_OF = { pass: ExitCode.ok, fail: ExitCode.violation, unknown: ExitCode.inconclusive } as const;
+/** The exit code of a report's verdict, as `run` uses it. */
+export const EXIT_OF = {
+  pass: ExitCode.ok,
+  fail: ExitCode.violation,
+  unknown: ExitCode.inconclusive,
+} as const;
 
-function parseFormats(text: string): ReportFormat[] {
+export function parseFormats(text: string): ReportFormat[] {
   const list = text
     .split(',')
     .map((s) => s.trim())
