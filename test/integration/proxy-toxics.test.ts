@@ -4,7 +4,7 @@
  * printed.
  */
 import { performance } from 'node:perf_hooks';
-import { type ICreateToxicBody, type Proxy, Toxiproxy } from 'toxiproxy-node-client';
+import { type ICreateToxicBody, Toxiproxy, type Proxy as ToxiproxyProxy } from 'toxiproxy-node-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ProxyServer, startProxyServer } from '../../src/proxy/server.ts';
 import {
@@ -40,7 +40,7 @@ afterEach(async () => {
   for (const p of Object.values(await tp.getAll())) await p.remove();
 });
 
-async function proxyTo(port: number): Promise<{ proxy: Proxy; port: number }> {
+async function proxyTo(port: number): Promise<{ proxy: ToxiproxyProxy; port: number }> {
   const proxy = await tp.createProxy({
     name: `t${++n}`,
     listen: '127.0.0.1:0',
@@ -323,7 +323,7 @@ describe('toxicity', () => {
     log('toxicity 0.5: connections hit', `${hits} of 24`);
     expect(hits).toBeGreaterThan(0);
     expect(hits).toBeLessThan(24);
-    second.forEach((x, i) => expect(x >= 145).toBe(hit[i]));
+    expect(second.map((x) => x >= 145)).toEqual(hit);
   });
 });
 
@@ -366,7 +366,7 @@ describe('proxy state', () => {
     ]);
     expect(created.pa?.enabled).toBe(true);
     expect(created.pb?.enabled).toBe(false);
-    const pa = created.pa as Proxy;
+    const pa = created.pa as ToxiproxyProxy;
     await pa.addToxic(toxic('latency', { latency: 10, jitter: 0 }));
     const again = await tp.populate([{ name: 'pa', listen: pa.listen, upstream: pa.upstream }]);
     expect(again.pa?.listen).toBe(pa.listen);
