@@ -9,9 +9,10 @@ import { performance } from 'node:perf_hooks';
 import { v7 as uuidv7 } from 'uuid';
 import type { AttemptDetail, LedgerOp, OpOutcome } from '../scan/types.ts';
 import { type CheckpointPollResult, pollCheckpoints } from './checkpoints.ts';
-import { createHttpClient, type HttpClient } from './http-client.ts';
+import type { HttpClient } from './http-client.ts';
 import { attemptOutcome, backoffMs, opOutcome, shouldRetry } from './outcome.ts';
 import { planWorkload, type WorkloadSpec } from './plan.ts';
+import { createRawHttpClient } from './raw-http-client.ts';
 import { type LatencySummary, type OutcomeCounts, type SecondStats, WorkloadStats } from './stats.ts';
 import { compileBodyTemplate, compileTextTemplate, type PlaceholderValues } from './template.ts';
 
@@ -106,8 +107,7 @@ export async function runWorkload(opts: RunWorkloadOptions): Promise<WorkloadRes
     worstOpMs += spec.timeout + (k > 1 ? backoffMs(spec.retry.backoff, k) : 0);
   const drainMs = opts.drainMs ?? worstOpMs;
 
-  const client =
-    opts.client ?? createHttpClient({ baseUrl: target, connections: spec.writers, timeoutMs: spec.timeout });
+  const client = opts.client ?? createRawHttpClient({ baseUrl: target, connections: spec.writers });
   const poller =
     opts.checkpoints !== false && spec.checkpoint !== false
       ? pollCheckpoints({

@@ -10,7 +10,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { jcs } from '../../src/scan/reference-chain.ts';
 
 export type ToyMode =
-  | { kind: 'ack'; status?: number }
+  /** chunked: reply without content-length; close: reply with `connection: close`. */
+  | { kind: 'ack'; status?: number; chunked?: boolean; close?: boolean }
   | { kind: 'status'; status: number }
   | { kind: 'hang' }
   | { kind: 'reset' }
@@ -46,7 +47,7 @@ export interface ToyServer {
 }
 
 export async function startToyServer(
-  opts: { mode?: ToyMode; record?: boolean; port?: number } = {},
+  opts: { mode?: ToyMode; record?: boolean; port?: number; keepAliveMs?: number } = {},
 ): Promise<ToyServer> {
   const record = opts.record !== false;
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -95,7 +96,8 @@ export async function startToyServer(
     } catch {
       return reply(res, 400, { error: 'body is not JSON' });
     }
-    if (record) toy.received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+    if (record)
+      toy.received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
     const eventId = String(body.event_id ?? body.eventId ?? req.url);
     if (mode.kind === 'status') return reply(res, mode.status, { error: `told to answer ${mode.status}` });
     if (mode.kind === 'flaky') {
@@ -105,6 +107,14 @@ export async function startToyServer(
     }
     const e = store(eventId, body);
     if (mode.kind === 'store-then-hang') return;
+    if (mode.kind === 'ack' && (mode.chunked || mode.close)) {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (mode.close) headers.connection = 'close';
+      res.writeHead(mode.status ?? 201, headers);
+      res.write('{"seq":');
+      res.end(`${e.seq}}`);
+      return;
+    }
     if (mode.kind === 'delay') {
       setTimeout(() => reply(res, 201, { seq: e.seq }), mode.ms);
       return;
@@ -126,7 +136,7 @@ export async function startToyServer(
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => onPost(req, res, Buffer.concat(chunks).toString('utf8')));
   });
-  server.keepAliveTimeout = 30_000;
+  server.keepAliveTimeout = opts.keepAliveMs ?? 30_000;
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));

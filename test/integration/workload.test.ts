@@ -6,7 +6,14 @@ import { verify } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { jcs, payloadDigest } from '../../src/scan/reference-chain.ts';
 import type { LedgerOp } from '../../src/scan/types.ts';
-import { pollCheckpoints, runWorkload, type WorkloadSpec } from '../../src/workload/index.ts';
+import {
+  createHttpClient,
+  type HttpClient,
+  pollCheckpoints,
+  type RunWorkloadOptions,
+  runWorkload as runWorkloadReal,
+  type WorkloadSpec,
+} from '../../src/workload/index.ts';
 import { startToyServer, type ToyMode, type ToyServer } from '../helpers/toy-event-server.ts';
 import { workloadSpec } from '../unit/workload/spec.ts';
 
@@ -14,8 +21,8 @@ const servers: ToyServer[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
-async function toy(mode?: ToyMode) {
-  const s = await startToyServer(mode ? { mode } : {});
+async function toy(mode?: ToyMode, keepAliveMs?: number) {
+  const s = await startToyServer({ ...(mode ? { mode } : {}), ...(keepAliveMs ? { keepAliveMs } : {}) });
   servers.push(s);
   return s;
 }
@@ -23,7 +30,25 @@ const spec = (w: Record<string, unknown>): WorkloadSpec =>
   workloadSpec({ rate: '100/s', duration: '500ms', writers: 4, checkpoint: false, ...w });
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-describe('runWorkload', () => {
+// The default client (raw keep-alive sockets) and the undici one must classify outcomes alike.
+const CLIENTS: [string, ((url: string, w: WorkloadSpec) => HttpClient) | undefined][] = [
+  ['default client', undefined],
+  [
+    'undici client',
+    (url, w) => createHttpClient({ baseUrl: url, connections: w.writers, timeoutMs: w.timeout }),
+  ],
+];
+
+describe.each(CLIENTS)('runWorkload (%s)', (_name, makeClient) => {
+  const runWorkload = async (o: RunWorkloadOptions) => {
+    const client = makeClient?.(o.target ?? o.spec.target, o.spec);
+    try {
+      return await runWorkloadReal({ ...o, ...(client ? { client } : {}) });
+    } finally {
+      await client?.close();
+    }
+  };
+
   it('writes every planned op once, acknowledged, with the ledger matching what the service got', async () => {
     const s = await toy();
     const seen: LedgerOp[] = [];
@@ -232,10 +257,36 @@ describe('runWorkload', () => {
   });
 });
 
+describe('the default client', () => {
+  it('reads chunked replies and replies that close the connection', async () => {
+    for (const mode of [
+      { kind: 'ack', chunked: true },
+      { kind: 'ack', close: true },
+    ] as const) {
+      const s = await toy(mode);
+      const r = await runWorkloadReal({ spec: spec({ duration: '100ms' }), target: s.url, seed: 1 });
+      expect(r.counts).toMatchObject({ ok: 10, requests: 10 });
+      expect(r.ops.map((o) => o.seq).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual([
+        1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+      ]);
+    }
+  });
+
+  it('reconnects when the service closes idle keep-alive connections, without counting a failure', async () => {
+    const s = await toy(undefined, 30);
+    const r = await runWorkloadReal({
+      spec: spec({ rate: '10/s', duration: '600ms', writers: 1, retry: { attempts: 1 } }),
+      target: s.url,
+      seed: 1,
+    });
+    expect(r.counts).toMatchObject({ attempted: 6, ok: 6, requests: 6 });
+  });
+});
+
 describe('checkpoint polling', () => {
   it('records signed heads during the run, verifiable with the key it read', async () => {
     const s = await toy();
-    const r = await runWorkload({
+    const r = await runWorkloadReal({
       spec: spec({ rate: '200/s', duration: '1s', checkpoint: { every: '200ms' } }),
       target: s.url,
       seed: 1,
