@@ -27,7 +27,14 @@ for a in "$@"; do
 done
 
 log() { if [ "$env_only" = 1 ]; then echo "offline-images: $*" >&2; else echo "offline-images: $*"; fi; }
-quiet() { if [ "$env_only" = 1 ]; then "$@" >&2; else "$@"; fi; }
+# Builds quietly; on failure shows the builder's output (the legacy builder's deprecation notice is noise).
+build() {
+  if ! docker build -q "$@" >"$work/build.log" 2>&1; then
+    grep -v -e DEPRECATED -e 'legacy builder' -e buildx "$work/build.log" >&2
+    echo "offline-images: docker build $* failed" >&2
+    exit 3
+  fi
+}
 have_image() { [ "$rebuild" = 0 ] && docker image inspect "$1" >/dev/null 2>&1; }
 
 command -v docker >/dev/null || { echo "offline-images: docker is not installed" >&2; exit 3; }
@@ -70,22 +77,22 @@ else
   mkdir -p "$work/node"
   cp "$repo/compose/offline/node/Dockerfile" "$work/node/"
   cp "$node_bin" "$work/node/node"
-  quiet docker build -q --build-arg "BASE_IMAGE=$base_image" -t "$node_image" "$work/node" >/dev/null
+  build --build-arg "BASE_IMAGE=$base_image" -t "$node_image" "$work/node"
 fi
 
 if have_image "$postgres_image"; then
   log "$postgres_image present"
 else
   log "building $postgres_image from Debian's postgresql-15"
-  quiet docker build -q --build-arg "BASE_IMAGE=$base_image" -t "$postgres_image" "$repo/compose/offline/postgres" >/dev/null
+  build --build-arg "BASE_IMAGE=$base_image" -t "$postgres_image" "$repo/compose/offline/postgres"
 fi
 
 log "building $auditlog_image from this repository"
-quiet docker build -q --build-arg "NODE_IMAGE=$node_image" -f "$repo/compose/auditlog/Dockerfile" \
-  --label io.auditchaos.managed=true -t "$auditlog_image" "$repo" >/dev/null
+build --build-arg "NODE_IMAGE=$node_image" -f "$repo/compose/auditlog/Dockerfile" \
+  -t "$auditlog_image" "$repo"
 log "building $proxy_image (built-in Toxiproxy-compatible proxy)"
-quiet docker build -q --build-arg "APP_IMAGE=$auditlog_image" --label io.auditchaos.managed=true \
-  -t "$proxy_image" "$repo/compose/proxy" >/dev/null
+build --build-arg "APP_IMAGE=$auditlog_image" \
+  -t "$proxy_image" "$repo/compose/proxy"
 log "done in $(($(date +%s) - start)) s"
 
 exports="export AUDITCHAOS_POSTGRES_IMAGE=$postgres_image

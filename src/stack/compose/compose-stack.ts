@@ -12,6 +12,7 @@ import path from 'node:path';
 import { EnvironmentError } from '../../errors.ts';
 import type { Scenario } from '../../scenario/schema.ts';
 import { parseHostPort } from '../../scenario/units.ts';
+import { freePort } from '../local/free-port.ts';
 import { RunStateFile } from '../state.ts';
 import type { DbFaultMode, ServiceFaultMode, Stack, StackEndpoints } from '../types.ts';
 import {
@@ -147,8 +148,21 @@ export class ComposeStack implements Stack {
     return { runId: this.runId, project: this.project };
   }
 
+  /** Host ports picked before start: Docker gives a restarted container a new ephemeral port. */
+  private hostPorts: { postgres: number; toxiproxy: number; service: number[] } | undefined;
+
   /** Variables for compose/stack.yml: run id, ports, passwords, flaws, image choices. */
   composeEnv(): Record<string, string> {
+    const hp = this.hostPorts;
+    const service = hp?.service ?? [];
+    const ports: Record<string, string> = hp
+      ? {
+          AUDITCHAOS_POSTGRES_PORT: String(hp.postgres),
+          AUDITCHAOS_TOXIPROXY_PORT: String(hp.toxiproxy),
+          AUDITCHAOS_SERVICE_PORTS:
+            service.length === 1 ? String(service[0]) : `${Math.min(...service)}-${Math.max(...service)}`,
+        }
+      : {};
     const images = stackImages(this.env);
     const api = this.proxies.find((p) => p.role === 'api');
     const db = this.proxies.find((p) => p.role === 'db');
@@ -164,12 +178,18 @@ export class ComposeStack implements Stack {
       AUDITCHAOS_OWNER_PASSWORD: this.ownerPassword,
       AUDITCHAOS_WRITER_PASSWORD: this.writerPassword,
       AUDITCHAOS_FLAWS: this.opts.scenario.stack.flaws.join(','),
+      ...ports,
     };
   }
 
   async up(signal?: AbortSignal): Promise<StackEndpoints> {
     await this.engine.requireEngine();
     const tool = this.opts.tool ?? (await requireCompose(this.env));
+    this.hostPorts = {
+      postgres: await freePort(),
+      toxiproxy: await freePort(),
+      service: await freePortRange(this.opts.scenario.stack.replicas),
+    };
     this.log(
       `compose: ${tool.command.join(' ')} ${tool.version}, project ${this.project}, ${this.composeFile}`,
     );
@@ -265,6 +285,10 @@ export class ComposeStack implements Stack {
     }
     await this.engine.start(pg.id);
     await this.waitHealthy(pg, Date.now() + (this.opts.healthTimeoutMs ?? 120_000));
+    // A user's compose file may publish an ephemeral port, which a restart changes.
+    if (this.ep) {
+      this.ep.databaseUrl = `postgres://${OWNER_ROLE}:${encodeURIComponent(this.ownerPassword)}@127.0.0.1:${await this.publishedPort(pg, 5432)}/${DB_NAME}`;
+    }
   }
 
   async serviceFault(mode: ServiceFaultMode, replica?: number): Promise<void> {
@@ -282,6 +306,9 @@ export class ComposeStack implements Stack {
       const url = `http://127.0.0.1:${await this.publishedPort(c, 8080)}`;
       await this.waitHttp(c, `${url}/health`, deadline);
     }
+    const first = (await this.serviceContainers())[0];
+    if (this.ep && first)
+      this.ep.serviceDirectUrl = `http://127.0.0.1:${await this.publishedPort(first, 8080)}`;
   }
 
   async collectLogs(dir: string): Promise<string[]> {
@@ -431,7 +458,7 @@ export class ComposeStack implements Stack {
     for (;;) {
       signal?.throwIfAborted();
       try {
-        const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+        const r = await fetchWithTimeout(url, {}, 2000);
         await r.body?.cancel();
         if (r.ok) return;
         last = `HTTP ${r.status}`;
@@ -467,12 +494,11 @@ export class ComposeStack implements Stack {
       upstream: p.upstream,
       enabled: p.enabled,
     }));
-    const r = await fetch(`${toxiproxyUrl}/populate`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
+    const r = await fetchWithTimeout(
+      `${toxiproxyUrl}/populate`,
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+      10_000,
+    );
     if (!r.ok) {
       throw new EnvironmentError(
         `could not create the proxies through ${toxiproxyUrl}: HTTP ${r.status} ${await r.text()}`,
@@ -485,12 +511,40 @@ export class ComposeStack implements Stack {
   }
 }
 
+/** `n` consecutive free loopback ports (a range compose can hand to scaled replicas). */
+async function freePortRange(n: number): Promise<number[]> {
+  if (n === 1) return [await freePort()];
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const start = 20_000 + Math.floor(Math.random() * 30_000);
+    const ports = Array.from({ length: n }, (_, i) => start + i);
+    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return ports;
+  }
+  throw new EnvironmentError(
+    `could not find ${n} consecutive free ports on 127.0.0.1 for the service replicas`,
+  );
+}
+
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = net.createServer();
     srv.once('error', () => resolve(false));
     srv.listen({ host: '127.0.0.1', port, exclusive: true }, () => srv.close(() => resolve(true)));
   });
+}
+
+/**
+ * fetch with a ref'd timer: AbortSignal.timeout's timer is unref'd, and a request stuck on a
+ * connection that docker-proxy accepted before the container listens then let Node exit
+ * silently in the middle of up() (seen here with Node 20 and docker-proxy).
+ */
+async function fetchWithTimeout(url: string, init: RequestInit, ms: number): Promise<Response> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new Error(`no answer from ${url} within ${ms} ms`)), ms);
+  try {
+    return await fetch(url, { ...init, signal: ac.signal });
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function sleep(ms: number): Promise<void> {

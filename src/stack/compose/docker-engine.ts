@@ -88,8 +88,7 @@ export class DockerEngine {
   readonly socket: string;
 
   constructor(env: NodeJS.ProcessEnv = process.env) {
-    // docker-modem reads DOCKER_HOST / DOCKER_CERT_PATH / DOCKER_TLS_VERIFY itself.
-    this.docker = new Docker();
+    this.docker = new Docker(dockerOptions(env));
     this.socket = dockerSocketDescription(env);
   }
 
@@ -265,6 +264,16 @@ export class DockerEngine {
     }
     return [...ids].sort();
   }
+}
+
+/** Options for the engine named by env.DOCKER_HOST; docker-modem's defaults (which read process.env) otherwise. */
+function dockerOptions(env: NodeJS.ProcessEnv): Docker.DockerOptions | undefined {
+  const host = env.DOCKER_HOST;
+  if (!host || env === process.env) return undefined;
+  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
+  const m = /^(?:tcp|http):\/\/([^:/]+):(\d+)/.exec(host);
+  if (m?.[1] && m[2]) return { host: m[1], port: Number(m[2]), protocol: 'http' };
+  return undefined;
 }
 
 function selectorLabels(sel: Selector): string[] {

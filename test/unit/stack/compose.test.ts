@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { EnvironmentError } from '../../../src/errors.ts';
+import { parseScenario } from '../../../src/scenario/load.ts';
+import { classifyComposeError, projectName } from '../../../src/stack/compose/compose-cli.ts';
+import { ComposeStack, planProxies, stackImages } from '../../../src/stack/compose/compose-stack.ts';
+import { DockerEngine, demuxDockerLog } from '../../../src/stack/compose/docker-engine.ts';
+
+const scenario = (proxies = '') =>
+  parseScenario(
+    `version: 1\nname: t\ndescription: t\n${proxies}workload: { rate: 10/s, duration: 5s }\n`,
+    't.yml',
+  );
+
+describe('classifyComposeError', () => {
+  it('finds the port in docker-compose v1 and v2 wordings', () => {
+    const v1 =
+      'ERROR: for toxiproxy  Cannot start service toxiproxy: driver failed programming external connectivity on endpoint x (01da): Error starting userland proxy: listen tcp4 127.0.0.1:28080: bind: address already in use';
+    expect(classifyComposeError(v1)).toEqual({ kind: 'port-in-use', port: 28080 });
+    const v2 =
+      'Error response from daemon: driver failed programming external connectivity on endpoint p-toxiproxy-1: Bind for 127.0.0.1:18080 failed: port is already allocated';
+    expect(classifyComposeError(v2)).toEqual({ kind: 'port-in-use', port: 18080 });
+  });
+
+  it('names the image that could not be pulled', () => {
+    const v1 =
+      'Pulling postgres (nonexistent/img:1)...\nGet "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host';
+    expect(classifyComposeError(v1)).toEqual({ kind: 'image', image: 'nonexistent/img:1' });
+    const v2 =
+      ' postgres Error pull access denied for nonexistent/img, repository does not exist or may require docker login';
+    expect(classifyComposeError(v2)).toEqual({ kind: 'image', image: 'nonexistent/img' });
+  });
+
+  it('recognises a missing engine and leaves the rest alone', () => {
+    expect(
+      classifyComposeError("Couldn't connect to Docker daemon at http+docker://localhost - is it running?"),
+    ).toEqual({
+      kind: 'no-engine',
+    });
+    expect(classifyComposeError('services.auditlog.build Additional property foo is not allowed')).toEqual({
+      kind: 'other',
+    });
+  });
+});
+
+describe('projectName', () => {
+  it('is a compose-valid name derived from the run id', () => {
+    expect(projectName('db-downtime-20261121T230000Z-ab12')).toBe(
+      'auditchaos-db-downtime-20261121t230000z-ab12',
+    );
+    expect(projectName('A B/C')).toBe('auditchaos-a-b-c');
+    expect(projectName('***')).toBe('auditchaos-run');
+  });
+});
+
+describe('planProxies', () => {
+  it('listens on all interfaces inside the container and tells api from db', () => {
+    const plan = planProxies(scenario().proxies);
+    expect(plan).toEqual([
+      {
+        name: 'api',
+        listen: '0.0.0.0:18080',
+        upstream: 'auditlog:8080',
+        enabled: true,
+        port: 18080,
+        role: 'api',
+      },
+      {
+        name: 'db',
+        listen: '0.0.0.0:15432',
+        upstream: 'postgres:5432',
+        enabled: true,
+        port: 15432,
+        role: 'db',
+      },
+    ]);
+  });
+
+  it('marks proxies to other upstreams as other', () => {
+    const s = scenario(
+      'proxies:\n  - { name: cache, listen: 127.0.0.1:16379, upstream: redis:6379 }\n  - { name: w, listen: 127.0.0.1:18081, upstream: service:8080 }\n',
+    );
+    expect(planProxies(s.proxies).map((p) => p.role)).toEqual(['other', 'api']);
+  });
+});
+
+describe('compose environment', () => {
+  it('uses the official images unless a variable overrides one', () => {
+    expect(stackImages({}).postgres).toMatch(/^postgres:\d+\.\d+/);
+    expect(stackImages({}).toxiproxy).toMatch(/^ghcr\.io\/shopify\/toxiproxy:\d/);
+    expect(stackImages({ AUDITCHAOS_POSTGRES_IMAGE: 'mine/pg:1' }).postgres).toBe('mine/pg:1');
+  });
+
+  it('passes ports, flaws, run id and fresh passwords to compose', () => {
+    const s = scenario(
+      'stack: { flaws: [ack-before-commit, mutable] }\nproxies:\n  - { name: api, listen: 127.0.0.1:28080, upstream: auditlog:8080 }\n  - { name: db, listen: 127.0.0.1:25432, upstream: postgres:5432 }\n',
+    );
+    const stack = new ComposeStack({ runId: 'r1', scenario: s, env: {} });
+    const env = stack.composeEnv();
+    expect(env).toMatchObject({
+      AUDITCHAOS_RUN_ID: 'r1',
+      AUDITCHAOS_API_PORT: '28080',
+      AUDITCHAOS_DB_PROXY_PORT: '25432',
+      AUDITCHAOS_FLAWS: 'ack-before-commit,mutable',
+    });
+    expect(stack.secrets).toContain(env.AUDITCHAOS_WRITER_PASSWORD);
+    expect(
+      new ComposeStack({ runId: 'r2', scenario: s, env: {} }).composeEnv().AUDITCHAOS_OWNER_PASSWORD,
+    ).not.toBe(env.AUDITCHAOS_OWNER_PASSWORD);
+  });
+});
+
+describe('demuxDockerLog', () => {
+  const frame = (stream: number, text: string) => {
+    const body = Buffer.from(text);
+    const head = Buffer.alloc(8);
+    head[0] = stream;
+    head.writeUInt32BE(body.length, 4);
+    return Buffer.concat([head, body]);
+  };
+  it('joins stdout and stderr frames in order', () => {
+    expect(demuxDockerLog(Buffer.concat([frame(1, 'out\n'), frame(2, 'err\n'), frame(1, 'more\n')]))).toBe(
+      'out\nerr\nmore\n',
+    );
+  });
+  it('passes a TTY log through unchanged', () => {
+    expect(demuxDockerLog(Buffer.from('plain text log\n'))).toBe('plain text log\n');
+  });
+});
+
+describe('no Docker engine', () => {
+  it('up() fails with exit 3 naming the socket', async () => {
+    const env = { DOCKER_HOST: 'unix:///nonexistent/docker.sock' };
+    const stack = new ComposeStack({
+      runId: 'no-engine',
+      scenario: scenario(),
+      env,
+      engine: new DockerEngine(env),
+    });
+    const err = await stack.up().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EnvironmentError);
+    expect((err as EnvironmentError).exitCode).toBe(3);
+    expect((err as Error).message).toContain('no Docker engine answers at unix:///nonexistent/docker.sock');
+  });
+});
