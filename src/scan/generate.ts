@@ -7,7 +7,8 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { createGzip } from 'node:zlib';
-import { referenceRecipe } from './recipe.ts';
+import { fastEntryBody } from './fast-jcs.ts';
+import { makeHasher, referenceRecipe } from './recipe.ts';
 import { GENESIS_PREV_HASH } from './reference-chain.ts';
 import type { LogEntry } from './types.ts';
 
@@ -33,7 +34,15 @@ export function tsFor(startMs: number, i: number): string {
 }
 
 export function* referenceEntries(opts: GenerateOptions): Generator<LogEntry> {
-  const recipe = referenceRecipe();
+  for (const { entry } of referenceLines(opts)) yield entry;
+}
+
+/**
+ * Entries with their JSONL line, built from the canonical body that was hashed (a JSONL line may
+ * order its keys freely), which makes generating millions of entries about twice as fast.
+ */
+export function* referenceLines(opts: GenerateOptions): Generator<{ entry: LogEntry; line: string }> {
+  const hasher = makeHasher('sha256');
   const filler = 'x'.repeat(opts.payloadBytes ?? 64);
   const startMs = opts.startMs ?? Date.UTC(2026, 10, 21, 12, 0, 0);
   const firstSeq = opts.firstSeq ?? 1;
@@ -46,13 +55,16 @@ export function* referenceEntries(opts: GenerateOptions): Generator<LogEntry> {
       ts: tsFor(startMs, i),
       actor: `user-${seq % 97}`,
       action: seq % 3 === 0 ? 'logout' : 'login',
+      // insertion order, not canonical order, as a JS service would write it
       payload: { n: seq, ok: true, ip: `10.0.${seq % 256}.${(seq >> 8) % 256}`, data: filler },
       prevHash,
       hash: '',
     };
-    e.hash = recipe.hash(prevHash, e);
+    const body = fastEntryBody(e);
+    e.hash = hasher(prevHash, body);
+    const line = `${body.slice(0, -1)},"prev_hash":"${prevHash}","hash":"${e.hash}"}`;
     prevHash = e.hash;
-    yield e;
+    yield { entry: e, line };
   }
 }
 

@@ -29,7 +29,7 @@ const DIGEST_HEX: Record<Algorithm, number> = { sha256: 64, sha384: 96, sha512: 
 const oneShot = (crypto as { hash?: (alg: string, data: Buffer, enc: 'hex') => string }).hash;
 
 /** Hashes bytes(prevHex) || utf8(body) through one reusable scratch buffer. */
-function makeHasher(algorithm: Algorithm): (prevHex: string, body: string) => string {
+export function makeHasher(algorithm: Algorithm): (prevHex: string, body: string) => string {
   let scratch = Buffer.allocUnsafe(64 * 1024);
   const slow = (prevHex: string, body: string) =>
     crypto.createHash(algorithm).update(Buffer.from(prevHex, 'hex')).update(body).digest('hex');
