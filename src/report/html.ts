@@ -157,7 +157,7 @@ export function renderHtml(input: Report, opts: RenderOptions = {}): string {
         ...otherThresholds(r).map((t) => [
           `<strong>${e(t.name)}</strong> <span class="muted">expected ${e(t.expected)}</span>`,
           BADGE[t.pass ? 'pass' : 'fail'],
-          `actual ${e(formatThresholdActual(t))}`,
+          t.actual === null && t.pass ? '' : `actual ${e(formatThresholdActual(t))}`,
         ]),
       ],
     ),

@@ -28,7 +28,7 @@ export function invariantResults(report: Report): InvariantResult[] {
     const threshold = report.thresholds.find((t) => t.name === spec.expectKey);
     const allowedNum = threshold ? Number(threshold.expected.replace(/^[<=>\s]+/, '')) : 0;
     const allowed = Number.isFinite(allowedNum) ? allowedNum : 0;
-    const count = threshold?.actual ?? findings.length;
+    const count = typeof threshold?.actual === 'number' ? threshold.actual : findings.length;
     const notRun = report.scan === null ? 'the run stopped before the scan' : undefined;
     const check = report.scan?.checksRun.find((c) => c.name === spec.check);
     if (notRun !== undefined || (check !== undefined && !check.ran)) {
@@ -68,6 +68,7 @@ export function canaryResult(report: Report): CanaryResult {
 
 export function formatThresholdActual(t: ThresholdResult): string {
   if (t.actual === null) return 'not measured';
+  if (typeof t.actual === 'string') return t.actual;
   if (t.name === 'availability') return formatPercent(t.actual);
   if (t.name.startsWith('latency')) return formatMs(t.actual);
   return String(t.actual);

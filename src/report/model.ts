@@ -83,7 +83,10 @@ export const thresholdResultSchema = z.strictObject({
     .string()
     .meta({ description: 'the expect key: missing, brokenChain, availability, latency.p99, ...' }),
   expected: z.string().meta({ description: 'as written in the scenario: "0", ">= 70%", "< 500ms"' }),
-  actual: z.number().nullable().meta({ description: 'null when it could not be measured' }),
+  actual: z.union([z.number(), z.string()]).nullable().meta({
+    description:
+      'a number, or a word for outcomes (a tamper probe: "accepted, detected"); null when not measured',
+  }),
   pass: z.boolean(),
 });
 

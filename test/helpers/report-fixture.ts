@@ -253,6 +253,12 @@ export function fixtureReport(): Report {
       { name: 'tamperUndetected', expected: '0', actual: 0, pass: true },
       { name: 'availability', expected: '>= 70%', actual: ok / attempted, pass: ok / attempted >= 0.7 },
       { name: 'latency.p99', expected: '< 2s', actual: 1940, pass: true },
+      {
+        name: 'tamper.delete-triggers-off',
+        expected: 'refused, or detected by the scan',
+        actual: 'accepted, detected',
+        pass: true,
+      },
     ],
     verdict: {
       status: 'fail',

@@ -31,22 +31,33 @@ export function renderSummary(report: Report, opts: SummaryOptions): string {
     fail: c.red.bold('FAIL'),
     skipped: c.yellow('NOT CHECKED'),
   };
-  const detailWidth = Math.max(24, Math.min(72, (opts.columns ?? 100) - 40));
+  const rows: [string, CheckStatus, string][] = invariantResults(report).map((i) => [
+    i.spec.kind,
+    i.status,
+    i.summary,
+  ]);
+  const canary = canaryResult(report);
+  rows.push(['canaries', canary.status, canary.summary]);
+  for (const t of otherThresholds(report))
+    rows.push([
+      t.name,
+      t.pass ? 'pass' : 'fail',
+      t.actual === null && t.pass
+        ? `expected ${t.expected}`
+        : `expected ${t.expected}, actual ${formatThresholdActual(t)}`,
+    ]);
+  // the detail column takes what the terminal has left (pseudo-terminals may report 0 columns)
+  const columns = opts.columns && opts.columns >= 40 ? opts.columns : 100;
+  const nameWidth = Math.max(9, ...rows.map((r) => r[0].length)) + 2;
+  const resultWidth = Math.max(...rows.map((r) => (r[1] === 'skipped' ? 11 : 6))) + 2;
+  const detailWidth = Math.max(30, Math.min(90, columns - nameWidth - resultWidth - 4));
   const table = new Table({
     head: ['invariant', 'result', 'detail'],
     style: { head: [], border: [], compact: true },
-    colWidths: [null, null, detailWidth] as unknown as number[],
+    colWidths: [nameWidth, resultWidth, detailWidth],
     wordWrap: true,
   });
-  for (const i of invariantResults(report)) table.push([i.spec.kind, mark[i.status], i.summary]);
-  const canary = canaryResult(report);
-  table.push(['canaries', mark[canary.status], canary.summary]);
-  for (const t of otherThresholds(report))
-    table.push([
-      t.name,
-      mark[t.pass ? 'pass' : 'fail'],
-      `expected ${t.expected}, actual ${formatThresholdActual(t)}`,
-    ]);
+  for (const [name, status, detail] of rows) table.push([name, mark[status], detail]);
 
   const s = report.verdict.status;
   const paint = s === 'pass' ? c.green.bold : s === 'fail' ? c.red.bold : c.yellow.bold;

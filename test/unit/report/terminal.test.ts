@@ -108,6 +108,9 @@ describe('TTY live view', () => {
     expect(plain.match(/finding missing/g)).toHaveLength(3);
     expect(plain).toMatch(/│ missing\s+│ FAIL\s+│ 64 missing findings \(allowed 0\)/);
     expect(plain).toContain('report: reports/db-downtime-20261121T230000Z/report.html');
+    expect(plain).toMatch(
+      /│ tamper\.delete-triggers-off │ PASS\s+│ expected refused, or detected by the scan, actual accepted, detected/,
+    );
     expect(stream.text()).toContain('\u001b[31m'); // red on a colour terminal
     expect(stream.text().endsWith('\u001b[?25h')).toBe(true);
   });
