@@ -270,6 +270,59 @@ describe('toxics', () => {
   });
 });
 
+describe('bad input', () => {
+  it('answers every garbled request with a 4xx and keeps serving (200 seeded random requests)', async () => {
+    await tp.createProxy({ name: 'f', listen: '127.0.0.1:0', upstream: upstream() });
+    await call('POST', '/proxies/f/toxics', { type: 'latency', name: 'lat' });
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 48271) % 2147483647;
+      return seed % n;
+    };
+    const values: unknown[] = [
+      null,
+      true,
+      -1,
+      0,
+      1.5,
+      1e308,
+      '',
+      'x',
+      'upstream',
+      [],
+      {},
+      { latency: 'x' },
+      [1],
+      { rate: -3 },
+    ];
+    const keys = ['name', 'listen', 'upstream', 'enabled', 'type', 'stream', 'toxicity', 'attributes'];
+    const paths = [
+      '/proxies',
+      '/populate',
+      '/proxies/f',
+      '/proxies/f/toxics',
+      '/proxies/f/toxics/lat',
+      '/proxies/%E0%A4%A',
+      '/reset/x',
+    ];
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < 200; i++) {
+      const body: Record<string, unknown> = {};
+      for (let k = 0; k < 3; k++) body[keys[rnd(keys.length)] as string] = values[rnd(values.length)];
+      // Keep the fuzz from binding real addresses or re-pointing the proxy: listen only on 127.0.0.1:0.
+      if ('listen' in body) body.listen = '127.0.0.1:0';
+      const method = ['POST', 'PATCH', 'GET'][rnd(3)] as string;
+      const raw = rnd(5) === 0 ? '{"name": ' : rnd(5) === 0 ? [body] : body;
+      const r = await call(method, paths[rnd(paths.length)] as string, method === 'GET' ? undefined : raw);
+      statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+      expect(r.status, `${method} ${JSON.stringify(raw)} -> ${r.text}`).toBeLessThan(500);
+    }
+    console.log(`[proxy] fuzz statuses: ${JSON.stringify(Object.fromEntries(statuses))}`);
+    expect(statuses.get(400)).toBeGreaterThan(0);
+    expect(JSON.parse(await tp.getVersion())).toHaveProperty('version');
+  });
+});
+
 describe('auditchaos proxy (the binary)', () => {
   it('prints one ready line, creates the --config proxies, and stops on SIGTERM', async () => {
     const cfg = path.join(tmpdir(), `auditchaos-proxy-${process.pid}.json`);
