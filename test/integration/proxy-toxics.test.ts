@@ -3,6 +3,7 @@
  * the harness uses). Timing bounds are generous (a busy two-core machine); measured values are
  * printed.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { type ICreateToxicBody, Toxiproxy, type Proxy as ToxiproxyProxy } from 'toxiproxy-node-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -395,6 +396,46 @@ describe('robustness', () => {
       c.socket.end('hello world');
       expect(await c.closed).toBe('end');
       expect(c.received().toString()).toBe('got 11');
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('bulk data arrives intact (sha-256) through latency and bandwidth toxics', async () => {
+    const srv = await tcpServer((s) => {
+      const h = createHash('sha256');
+      let bytes = 0;
+      s.on('data', (c: Buffer) => {
+        h.update(c);
+        bytes += c.length;
+      });
+      s.on('end', () => s.end(`${bytes} ${h.digest('hex')}`));
+    });
+    try {
+      const { proxy, port } = await proxyTo(srv.port);
+      await proxy.addToxic(toxic('latency', { latency: 20, jitter: 10 }, { stream: 'upstream' }));
+      await proxy.addToxic(toxic('bandwidth', { rate: 40_000 }, { stream: 'upstream' }));
+      const data = randomBytes(16 * 2 ** 20);
+      const c = await open(port);
+      const t0 = performance.now();
+      let peakRss = 0;
+      const sampler = setInterval(() => {
+        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      }, 20);
+      const rssBefore = process.memoryUsage().rss;
+      for (let i = 0; i < data.length; i += 65536) {
+        if (!c.socket.write(data.subarray(i, i + 65536))) await new Promise((r) => c.socket.once('drain', r));
+      }
+      c.socket.end();
+      await c.closed;
+      clearInterval(sampler);
+      const [bytes, digest] = c.received().toString().split(' ');
+      log(
+        '16 MiB through latency+bandwidth(40 MB/s)',
+        `${((performance.now() - t0) / 1000).toFixed(2)} s, rss +${((peakRss - rssBefore) / 2 ** 20).toFixed(0)} MiB`,
+      );
+      expect(Number(bytes)).toBe(data.length);
+      expect(digest).toBe(createHash('sha256').update(data).digest('hex'));
     } finally {
       await srv.close();
     }
