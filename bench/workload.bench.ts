@@ -38,7 +38,10 @@ async function sampleBody(): Promise<string> {
   const { planWorkload } = await import('../src/workload/index.ts');
   const { compileBodyTemplate } = await import('../src/workload/template.ts');
   const { workloadSpec } = await import('../test/unit/workload/spec.ts');
-  const plan = planWorkload(workloadSpec({ rate: 1, duration: '1s', event: { payloadBytes: PAYLOAD_BYTES } }), 1);
+  const plan = planWorkload(
+    workloadSpec({ rate: 1, duration: '1s', event: { payloadBytes: PAYLOAD_BYTES } }),
+    1,
+  );
   const op = plan.op(0);
   return compileBodyTemplate(undefined)({
     eventId: '0193a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b',
@@ -54,6 +57,7 @@ async function client(name: string, url: string, rate: number) {
   if (name === 'autocannon') {
     const autocannon = (await import('autocannon')).default;
     const body = await sampleBody();
+    const c0 = process.cpuUsage();
     const r = await autocannon({
       url: `${url}/events`,
       method: 'POST',
@@ -63,8 +67,16 @@ async function client(name: string, url: string, rate: number) {
       headers: { 'content-type': 'application/json' },
       body,
     });
+    const c = process.cpuUsage(c0);
     const ok = r['2xx'];
-    console.log(JSON.stringify({ rps: ok / SECONDS, errors: r.errors + r.non2xx, p50: r.latency.p50 }));
+    console.log(
+      JSON.stringify({
+        rps: ok / SECONDS,
+        errors: r.errors + r.non2xx,
+        p50: r.latency.p50,
+        cpuUs: (c.user + c.system) / r.requests.total,
+      }),
+    );
     return;
   }
   const { runWorkload } = await import('../src/workload/index.ts');
@@ -72,6 +84,8 @@ async function client(name: string, url: string, rate: number) {
   let sent = 0;
   let notOk = 0;
   let lastDone = 0;
+  let cpu = { user: 0, system: 0 };
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const r = await runWorkload({
     spec: workloadSpec({
@@ -90,7 +104,10 @@ async function client(name: string, url: string, rate: number) {
       if (op.attempts === 0) return;
       sent++;
       if (op.outcome !== 'ok') notOk++;
-      lastDone = Math.max(lastDone, op.completedAt);
+      if (op.completedAt > lastDone) {
+        lastDone = op.completedAt;
+        if ((sent & 63) === 0) cpu = process.cpuUsage(c0);
+      }
     },
   });
   console.log(
@@ -99,6 +116,7 @@ async function client(name: string, url: string, rate: number) {
       errors: notOk,
       p50: r.latency.p50,
       notSent: r.counts.notSent,
+      cpuUs: (cpu.user + cpu.system) / sent,
     }),
   );
 }
@@ -119,12 +137,27 @@ interface Sample {
   errors: number;
   p50: number;
   notSent?: number;
+  /** Client process CPU time (user + system) per request, µs: less sensitive to a busy machine. */
+  cpuUs: number;
 }
 
 function runClient(cpus: string, name: string, url: string, rate: number): Sample {
   const out = execFileSync(
     'taskset',
-    ['-c', cpus, process.execPath, '--import', 'tsx', SELF, '--client', name, '--url', url, '--rate', String(rate)],
+    [
+      '-c',
+      cpus,
+      process.execPath,
+      '--import',
+      'tsx',
+      SELF,
+      '--client',
+      name,
+      '--url',
+      url,
+      '--rate',
+      String(rate),
+    ],
     { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return JSON.parse(out.trim().split('\n').at(-1) as string) as Sample;
@@ -138,7 +171,7 @@ async function main() {
     `${CONNECTIONS} connections, ${PAYLOAD_BYTES}-byte payloads (${(await sampleBody()).length}-byte bodies), ${SECONDS} s per run, ${ROUNDS} rounds per client, node:http server in its own process`,
   );
   console.log('');
-  console.log('cores  client      round  requests/s  errors  p50 ms');
+  console.log('cores  client      round  requests/s  errors  p50 ms  client CPU µs/req');
   const summary: string[] = [];
   try {
     for (const [cores, clientCpus, serverCpus] of [
@@ -148,22 +181,26 @@ async function main() {
       execFileSync('taskset', ['-pc', serverCpus, pid], { stdio: 'ignore' });
       const ac: number[] = [];
       const dr: number[] = [];
+      const acCpu: number[] = [];
+      const drCpu: number[] = [];
       for (let round = 1; round <= ROUNDS; round++) {
         const a = runClient(clientCpus, 'autocannon', url, 0);
         ac.push(a.rps);
+        acCpu.push(a.cpuUs);
         console.log(
-          `${cores}      autocannon  ${round}      ${a.rps.toFixed(0).padStart(10)}  ${String(a.errors).padStart(6)}  ${a.p50.toFixed(2).padStart(6)}`,
+          `${cores}      autocannon  ${round}      ${a.rps.toFixed(0).padStart(10)}  ${String(a.errors).padStart(6)}  ${a.p50.toFixed(2).padStart(6)}  ${a.cpuUs.toFixed(1).padStart(8)}`,
         );
         const d = runClient(clientCpus, 'driver', url, Math.max(1000, Math.round(a.rps * 1.5)));
         dr.push(d.rps);
+        drCpu.push(d.cpuUs);
         console.log(
-          `${cores}      driver      ${round}      ${d.rps.toFixed(0).padStart(10)}  ${String(d.errors).padStart(6)}  ${d.p50.toFixed(2).padStart(6)}`,
+          `${cores}      driver      ${round}      ${d.rps.toFixed(0).padStart(10)}  ${String(d.errors).padStart(6)}  ${d.p50.toFixed(2).padStart(6)}  ${d.cpuUs.toFixed(1).padStart(8)}`,
         );
       }
       const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
       const ratio = mean(dr) / mean(ac);
       summary.push(
-        `${cores} core${cores > 1 ? 's' : ''}: driver ${mean(dr).toFixed(0)} req/s vs autocannon ${mean(ac).toFixed(0)} req/s = ${(ratio * 100).toFixed(0)}% (goal >= 80%: ${ratio >= 0.8 ? 'met' : 'NOT met'})`,
+        `${cores} core${cores > 1 ? 's' : ''}: driver ${mean(dr).toFixed(0)} req/s vs autocannon ${mean(ac).toFixed(0)} req/s = ${(ratio * 100).toFixed(0)}% (goal >= 80%: ${ratio >= 0.8 ? 'met' : 'NOT met'}); CPU per request: driver ${mean(drCpu).toFixed(1)} µs vs autocannon ${mean(acCpu).toFixed(1)} µs (autocannon/driver = ${((mean(acCpu) / mean(drCpu)) * 100).toFixed(0)}%)`,
       );
     }
   } finally {
