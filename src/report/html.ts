@@ -147,7 +147,7 @@ export function renderHtml(input: Report, opts: RenderOptions = {}): string {
         ...invariantResults(r).map((i) => [
           `<strong>${e(i.spec.kind)}</strong> <span class="muted">${e(i.spec.title)}</span>`,
           BADGE[i.status],
-          e(i.summary),
+          e(i.detail),
         ]),
         [
           `<strong>canaries</strong> <span class="muted">the verifier catches planted defects</span>`,

@@ -17,8 +17,10 @@ export interface InvariantResult {
   status: CheckStatus;
   count: number;
   allowed: number;
-  /** One line a person reads: "3 missing (allowed 0)", or why the check did not run. */
+  /** One line a person reads: "3 missing findings (allowed 0)", or "not checked: why". */
   summary: string;
+  /** For tables whose result column already says NOT CHECKED: the summary, or just why. */
+  detail: string;
   findings: ReportFinding[];
 }
 
@@ -33,18 +35,20 @@ export function invariantResults(report: Report): InvariantResult[] {
     const check = report.scan?.checksRun.find((c) => c.name === spec.check);
     if (notRun !== undefined || (check !== undefined && !check.ran)) {
       const reason = notRun ?? check?.reason ?? 'the check could not run';
-      return { spec, status: 'skipped', count, allowed, summary: `not checked: ${reason}`, findings };
+      return {
+        spec,
+        status: 'skipped',
+        count,
+        allowed,
+        summary: `not checked: ${reason}`,
+        detail: reason,
+        findings,
+      };
     }
     const pass = threshold ? threshold.pass : count <= allowed;
     const noun = count === 1 ? 'finding' : 'findings';
-    return {
-      spec,
-      status: pass ? 'pass' : 'fail',
-      count,
-      allowed,
-      summary: `${count} ${spec.kind} ${noun} (allowed ${allowed})`,
-      findings,
-    };
+    const summary = `${count} ${spec.kind} ${noun} (allowed ${allowed})`;
+    return { spec, status: pass ? 'pass' : 'fail', count, allowed, summary, detail: summary, findings };
   });
 }
 

@@ -53,7 +53,7 @@ export function renderMarkdown(input: Report, opts: RenderOptions = {}): string 
   L.push(
     ...table(
       ['invariant', 'result', 'detail'],
-      invariantResults(r).map((i) => [`${i.spec.kind}: ${i.spec.title}`, MARK[i.status], i.summary]),
+      invariantResults(r).map((i) => [`${i.spec.kind}: ${i.spec.title}`, MARK[i.status], i.detail]),
     ),
   );
   const canary = canaryResult(r);

@@ -34,7 +34,7 @@ export function renderSummary(report: Report, opts: SummaryOptions): string {
   const rows: [string, CheckStatus, string][] = invariantResults(report).map((i) => [
     i.spec.kind,
     i.status,
-    i.summary,
+    i.detail,
   ]);
   const canary = canaryResult(report);
   rows.push(['canaries', canary.status, canary.summary]);

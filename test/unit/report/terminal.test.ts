@@ -232,6 +232,17 @@ describe('renderSummary', () => {
     expect(coloured).toContain('\u001b[31m\u001b[1mFAIL');
   });
 
+  it('marks an interrupted run and the checks it never reached', () => {
+    const r = passingReport();
+    r.interrupted = true;
+    r.scan = null;
+    r.canaries = null;
+    r.verdict = { status: 'unknown', reasons: ['the run was interrupted before it finished'] };
+    const plain = renderSummary(r, { color: new Chalk({ level: 0 }) });
+    expect(plain).toMatch(/│ missing\s+│ NOT CHECKED │ the run stopped before the scan\s+│/);
+    expect(plain).toMatch(/\nUNKNOWN \(interrupted, partial report\) {2}db-downtime/);
+  });
+
   it('draws a progress bar of the given width', () => {
     expect(progressBar(0, 10)).toBe('░'.repeat(10));
     expect(progressBar(0.5, 10)).toBe('█'.repeat(5) + '░'.repeat(5));
