@@ -52,6 +52,17 @@ export class AppendConflictError extends Error {
   override readonly name = 'AppendConflictError';
 }
 
+/** Appends in one group commit at most (bounded so that one transaction stays short). */
+const MAX_BATCH = 200;
+
+interface Pending {
+  ev: NewEvent;
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+  /** Its caller already answered 503: do not start it. */
+  gaveUp: boolean;
+}
+
 export interface StoreOptions {
   databaseUrl: string;
   flaws: FlawMode[];
@@ -70,6 +81,8 @@ export class AuditStore {
   private readonly flaws: Set<FlawMode>;
   private readonly timeoutMs: number;
   private headCache: { seq: number; hash: string } | undefined;
+  private readonly queue: Pending[] = [];
+  private draining = false;
   private readonly inflight = new Set<Promise<unknown>>();
 
   constructor(private readonly opts: StoreOptions) {
@@ -163,6 +176,7 @@ export class AuditStore {
   }
 
   async append(ev: NewEvent): Promise<AppendResult> {
+    if (!this.flaws.has('unlocked-append')) return this.appendBatched(ev);
     try {
       return await this.appendOnce(ev);
     } catch (e) {
@@ -176,6 +190,141 @@ export class AuditStore {
     }
   }
 
+  /**
+   * Group commit: appends that arrive while a transaction runs wait for the next one, and go in
+   * together (one lock, one head read, one INSERT, one COMMIT and its fsync for up to
+   * MAX_BATCH appends). Each is acknowledged only after that COMMIT returned. A caller that gave
+   * up (its deadline passed) before its batch started is dropped from it.
+   */
+  private appendBatched(ev: NewEvent): Promise<AppendResult> {
+    return new Promise<AppendResult>((resolve, reject) => {
+      const item: Pending = { ev, resolve, reject, gaveUp: false };
+      const timer = setTimeout(() => {
+        item.gaveUp = true;
+        reject(new DbUnavailableError(`append: no answer from the database within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      item.resolve = (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      };
+      item.reject = (e) => {
+        clearTimeout(timer);
+        reject(e);
+      };
+      this.queue.push(item);
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH).filter((p) => !p.gaveUp);
+        if (batch.length === 0) continue;
+        const run = this.runBatch(batch).catch(async (e: unknown) => {
+          // One refused payload must not fail the others: retry each alone.
+          if (e instanceof DbRejectedError && batch.length > 1) {
+            for (const p of batch) await this.runBatch([p]).catch((err: unknown) => p.reject(err));
+          } else {
+            for (const p of batch) p.reject(e);
+          }
+        });
+        this.track(run);
+        await run;
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async runBatch(batch: Pending[]): Promise<void> {
+    const flaws = this.flaws;
+    const idem = !flaws.has('no-idempotency');
+    const results = await this.withClient('append', async (c, defer) => {
+      await c.query(`BEGIN; SELECT pg_advisory_xact_lock(${HEAD_LOCK})`);
+      const cached = flaws.has('stale-head-cache') ? this.headCache : undefined;
+      const ids = batch.map((p) => p.ev.eventId);
+      const r = await c.query<{ found: Row[] | null; seq: string | null; hash: string | null; now: string }>(
+        `SELECT ${idem ? `(SELECT json_agg(f) FROM (SELECT ${COLUMNS} FROM ${TABLE} WHERE event_id = ANY($1::text[])) f)` : '(SELECT NULL::json WHERE $1::text[] IS NULL)'} AS found,
+           h.seq, h.hash, ${pgReferenceTs('clock_timestamp()')} AS now
+         FROM (SELECT 1) one LEFT JOIN LATERAL (
+           ${cached ? 'SELECT NULL::bigint AS seq, NULL::text AS hash' : `SELECT seq, hash FROM ${TABLE} ORDER BY seq DESC LIMIT 1`}
+         ) h ON true`,
+        [ids],
+      );
+      const row = r.rows[0]!;
+      const known = new Map<string, StoredEntry>();
+      for (const f of row.found ?? []) if (!known.has(f.event_id)) known.set(f.event_id, toEntry(f));
+      let prevSeq = cached ? cached.seq : row.seq === null ? 0 : Number(row.seq);
+      let prevHash = cached ? cached.hash : (row.hash ?? GENESIS_PREV_HASH);
+      const out: { status: 200 | 201; entry: StoredEntry }[] = [];
+      const fresh: StoredEntry[] = [];
+      for (const { ev } of batch) {
+        const stored = idem ? known.get(ev.eventId) : undefined;
+        if (stored) {
+          out.push({ status: 200, entry: stored });
+          continue;
+        }
+        const payloadText = JSON.stringify(
+          flaws.has('truncate-payload') ? truncatePayload(ev.payload) : ev.payload,
+        );
+        // The value the database will hand back: what is hashed is what a reader re-hashes.
+        const payload: unknown = JSON.parse(payloadText);
+        const seq = prevSeq + 1;
+        const fields = { seq, eventId: ev.eventId, ts: row.now, actor: ev.actor, action: ev.action, payload };
+        const entry: StoredEntry = {
+          seq,
+          event_id: ev.eventId,
+          ts: row.now,
+          actor: ev.actor,
+          action: ev.action,
+          payload,
+          prev_hash: prevHash,
+          hash: referenceHash(prevHash, fields),
+        };
+        fresh.push(entry);
+        out.push({ status: 201, entry });
+        if (idem) known.set(ev.eventId, entry); // the same id twice in one batch: stored once
+        prevSeq = seq;
+        prevHash = entry.hash;
+      }
+      if (fresh.length > 0) {
+        await c.query(
+          `INSERT INTO ${TABLE} (seq, event_id, ts, actor, action, payload, prev_hash, hash)
+           SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::text[],
+                                $6::jsonb[], $7::text[], $8::text[])`,
+          [
+            fresh.map((e) => e.seq),
+            fresh.map((e) => e.event_id),
+            fresh.map((e) => e.ts),
+            fresh.map((e) => e.actor),
+            fresh.map((e) => e.action),
+            fresh.map((e) => JSON.stringify(e.payload)),
+            fresh.map((e) => e.prev_hash),
+            fresh.map((e) => e.hash),
+          ],
+        );
+        if (flaws.has('stale-head-cache')) this.headCache = { seq: prevSeq, hash: prevHash };
+      }
+      if (flaws.has('ack-before-commit') && fresh.length > 0) {
+        // The flaw: the answers go out now, COMMIT runs behind them and may still fail.
+        const commit = c.query('COMMIT').then(() => undefined);
+        commit.catch((e: Error) =>
+          this.opts.log(
+            `append of ${fresh.length} entr${fresh.length === 1 ? 'y' : 'ies'}: COMMIT failed after the ack (${e.message})`,
+          ),
+        );
+        defer(commit);
+        return out.map((o) => ({ ...o, settled: commit }));
+      }
+      await c.query('COMMIT');
+      return out.map((o) => ({ ...o, settled: Promise.resolve() }));
+    });
+    for (const [i, p] of batch.entries()) p.resolve(results[i]!);
+  }
+
+  /** unlocked-append only: one transaction per append, no head lock, seq from the sequence. */
   private async appendOnce(ev: NewEvent): Promise<AppendResult> {
     const flaws = this.flaws;
     const payload = flaws.has('truncate-payload') ? truncatePayload(ev.payload) : ev.payload;

@@ -207,6 +207,23 @@ describe('reference service (correct mode, real PostgreSQL)', () => {
     expect(
       (await fetch(`${s.url}/events`, { method: 'POST', body: 'x'.repeat(1024 * 1024 + 1) })).status,
     ).toBe(413);
+    // A payload the database refuses, sent among good ones (which may share its group commit).
+    const mixed = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        postEvent(s.url, { event_id: `mixed-${i}`, payload: i === 5 ? 'nul\u0000' : { i } }),
+      ),
+    );
+    expect(mixed.map((r) => r.status)).toEqual(mixed.map((_, i) => (i === 5 ? 400 : 201)));
+    const mixedLog = await readLog(s.adminUrl);
+    expect(mixedLog).toHaveLength(11);
+    expect(chainProblems(mixedLog)).toEqual([]);
+    await s.close();
+    services.splice(services.indexOf(s), 1);
+    const t = await start();
+    await runReads(t);
+  });
+
+  async function runReads(s: TestService) {
     for (let i = 0; i < 5; i++) await postEvent(s.url, { event_id: `read-${i}` });
     const page = (await (await fetch(`${s.url}/events?after=1&limit=2`)).json()) as {
       events: { seq: number }[];
@@ -221,6 +238,16 @@ describe('reference service (correct mode, real PostgreSQL)', () => {
     expect((await fetch(`${s.url}/events/nope`)).status).toBe(404);
     const log = await readLog(s.adminUrl);
     expect(log).toHaveLength(5); // nothing refused was stored
+  }
+
+  it('two replicas on one database keep one gapless, valid chain', async () => {
+    const a = await start();
+    const b = await start({ db: a.db });
+    const [ra, rb] = await Promise.all([burst(a.url, 200, 8, 'rep-a'), burst(b.url, 200, 8, 'rep-b')]);
+    expect([...ra.values(), ...rb.values()].filter((r) => r.status !== 201)).toEqual([]);
+    const log = await readLog(a.adminUrl);
+    expect(log).toHaveLength(400);
+    expect(chainProblems(log)).toEqual([]);
   });
 
   it('answers 503 within its timeout while the DB is stopped or stalled, and appends again once it is back', async () => {
