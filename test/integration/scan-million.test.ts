@@ -14,7 +14,7 @@ import { scanLog } from '../../src/scan/scan.ts';
 import { jsonlSource } from '../../src/scan/sources/jsonl.ts';
 import type { LogEntry } from '../../src/scan/types.ts';
 
-const N = 1_000_000;
+const N = Number(process.env.AUDITCHAOS_SCAN_TEST_N ?? 1_000_000);
 let dir: string;
 let clean: string;
 let defective: string;
@@ -23,12 +23,12 @@ let defective: string;
 type Plant = (e: LogEntry, line: string) => string[];
 const plants = new Map<number, Plant>([
   [1, (e) => [toJsonLine({ ...e, payload: { edited: true } })]], // edited, not rehashed
-  [250_000, () => []], // deleted
-  [500_000, (_e, line) => [line.slice(0, Math.floor(line.length / 2))]], // truncated write
-  [900_000, (e) => [toJsonLine({ ...e, actor: '' })]], // emptied field, not rehashed
+  [N / 4, () => []], // deleted
+  [N / 2, (_e, line) => [line.slice(0, Math.floor(line.length / 2))]], // truncated write
+  [(N / 10) * 9, (e) => [toJsonLine({ ...e, actor: '' })]], // emptied field, not rehashed
   [N, (e) => [toJsonLine(rehash({ ...e, eventId: eventIdFor(10) }))]], // reused event id (rehashed)
 ]);
-const SWAP = 600_000; // seq 600000 and 600001 stored in the wrong order
+const SWAP = (N / 10) * 6; // seq 600000 and 600001 stored in the wrong order
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'auditchaos-scan-1m-'));
@@ -54,8 +54,8 @@ beforeAll(async () => {
       const wb = b.write(bufB);
       bufA = '';
       bufB = '';
-      if (!wa) await once(a, 'drain');
-      if (!wb) await once(b, 'drain');
+      // both waits registered before either is awaited: a drain must not pass unseen
+      await Promise.all([wa || once(a, 'drain'), wb || once(b, 'drain')]);
     }
   }
   a.end(bufA);
@@ -81,11 +81,11 @@ describe('scanning a 1,000,000-entry JSONL log', () => {
     expect(got).toEqual(
       [
         'broken-chain@1', // edited payload
-        'broken-chain@250001', // gap: seq 250000 deleted
-        'partial@line499999', // truncated line (one line earlier: seq 250000 is gone)
-        'broken-chain@600000', // swapped pair
-        'broken-chain@900000', // emptied actor: hash no longer matches
-        'partial@900000', // ... and a required field is empty
+        `broken-chain@${N / 4 + 1}`, // gap: seq N/4 deleted
+        `partial@line${N / 2 - 1}`, // truncated line (one line earlier: seq N/4 is gone)
+        `broken-chain@${SWAP}`, // swapped pair
+        `broken-chain@${(N / 10) * 9}`, // emptied actor: hash no longer matches
+        `partial@${(N / 10) * 9}`, // ... and a required field is empty
         `duplicate@${N}`, // event id of seq 10 reused
       ].sort(),
     );

@@ -69,7 +69,10 @@ export function createCheckpointCheck(emit: Emit, set: CheckpointSet): Checkpoin
       if (lastSeq === undefined || item.seq > lastSeq) lastSeq = item.seq;
       const list = pending.get(item.seq);
       if (!list) return;
-      if (isUnreadable(item)) return; // stays pending unless a readable copy holds it
+      if (isUnreadable(item)) {
+        pending.delete(item.seq); // the entry is there but unreadable: the partial check reports it
+        return;
+      }
       const rest = list.filter((c) => {
         if (c.hash === item.hash) return false;
         emit(
