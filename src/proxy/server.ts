@@ -31,6 +31,8 @@ export interface ProxyServer {
   url: string;
   host: string;
   port: number;
+  /** The proxies as the API shows them (listen is the bound address). */
+  proxies(): ProxyJson[];
   /** Open proxied connections over all proxies (for tests and leak checks). */
   connectionCount(): number;
   /** Stops the API and every proxy; closes every connection; clears every timer. Idempotent. */
@@ -95,6 +97,10 @@ export async function startProxyServer(opts: ProxyServerOptions = {}): Promise<P
     url: `http://${joinHostPort(bound.address, bound.port)}`,
     host: bound.address,
     port: bound.port,
+    proxies: () =>
+      registry
+        .list()
+        .map((p) => ({ name: p.name, listen: p.listen, upstream: p.upstream, enabled: p.enabled })),
     connectionCount: () => registry.list().reduce((n, p) => n + p.connectionCount, 0),
     close,
   };

@@ -24,9 +24,18 @@ export const registerProxy: RegisterCommand = (program, ctx) => {
       const port = parsePort(opts.port);
       const proxies = opts.config ? await loadProxyConfig(opts.config) : [];
       const server = await startProxyServer({ host: opts.host, port, proxies, signal: ctx.signal });
+      if (ctx.signal.aborted) {
+        await server.close(); // interrupted while starting: never claim to be ready
+        return;
+      }
       ctx.output.out(`auditchaos proxy listening on ${server.url}`);
-      for (const p of proxies)
-        ctx.output.err(ctx.output.color.dim(`proxy ${p.name}: ${p.listen} -> ${p.upstream}`));
+      for (const p of server.proxies()) {
+        ctx.output.err(
+          ctx.output.color.dim(
+            `proxy ${p.name}: ${p.listen} -> ${p.upstream}${p.enabled ? '' : ' (disabled)'}`,
+          ),
+        );
+      }
       await new Promise<void>((resolve) => {
         if (ctx.signal.aborted) resolve();
         else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
