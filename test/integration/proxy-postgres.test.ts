@@ -69,7 +69,7 @@ describe('PostgreSQL through the built-in proxy', () => {
       await (await proxy.getToxic('up')).remove();
       await (await proxy.getToxic('down')).remove();
       const [, again] = await timed(() => c.query('SELECT 1'));
-      expect(again).toBeLessThan(150);
+      expect(again).toBeLessThan(190); // 200+ if either toxic were still there
     } finally {
       await c.end().catch(() => undefined);
     }
