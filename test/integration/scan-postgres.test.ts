@@ -84,7 +84,7 @@ describe('Postgres source', () => {
     }
   });
 
-  it('finds defects planted with SQL: the first and a middle row deleted, a payload edited, the last row's actor emptied', async () => {
+  it("finds defects planted with SQL: the first and a middle row deleted, a payload edited, the last row's actor emptied", async () => {
     await createReferenceTable('tampered', log);
     await client.query(`DELETE FROM tampered WHERE seq = 1`);
     await client.query(`DELETE FROM tampered WHERE seq = 1500`);
