@@ -121,6 +121,7 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
         ? REQUIRED_FIELDS.filter((f) => f !== 'hash' && f !== 'prevHash')
         : REQUIRED_FIELDS,
       ...(ledger ? { payloadDigests: ledger.digests } : {}),
+      genesis: recipe.genesis,
     }),
   );
   checksRun.push({

@@ -27,6 +27,8 @@ export interface PartialCheckOptions {
   required?: readonly RequiredField[];
   /** eventId -> SHA-256 hex of the JCS payload the writer sent (from the ledger). */
   payloadDigests?: ReadonlyMap<string, string>;
+  /** The recipe's genesis: when it is '' an empty prev_hash is the chain's start, not a gap in the entry. */
+  genesis?: string;
 }
 
 function isEmpty(field: RequiredField, e: LogEntry): boolean {
@@ -35,7 +37,9 @@ function isEmpty(field: RequiredField, e: LogEntry): boolean {
 }
 
 export function createPartialCheck(emit: Emit, opts: PartialCheckOptions = {}): Check {
-  const required = opts.required ?? REQUIRED_FIELDS;
+  const required = (opts.required ?? REQUIRED_FIELDS).filter(
+    (f) => !(f === 'prevHash' && opts.genesis === ''),
+  );
   const digests = opts.payloadDigests;
   return {
     name: CHECK,
