@@ -283,6 +283,12 @@ export async function runWorkload(opts: RunWorkloadOptions): Promise<WorkloadRes
 
   try {
     await Promise.all(Array.from({ length: spec.writers }, (_, w) => writer(w + 1)));
+  } catch (e) {
+    // A throwing onOp/onSecond callback: stop everything this call started, then let it surface.
+    finish();
+    client.abortAll();
+    await poller?.stop({ finalPoll: false });
+    throw e;
   } finally {
     clearTimeout(ticker);
     signal?.removeEventListener('abort', onAbort);

@@ -257,6 +257,27 @@ describe.each(CLIENTS)('runWorkload (%s)', (_name, makeClient) => {
   });
 });
 
+describe('runWorkload errors', () => {
+  it('lets a throwing onOp surface, with its poller and sockets stopped', async () => {
+    const s = await toy();
+    await expect(
+      runWorkloadReal({
+        spec: spec({ duration: '2s', checkpoint: { every: '50ms' } }),
+        target: s.url,
+        seed: 1,
+        onOp: () => {
+          throw new Error('sink failed');
+        },
+      }),
+    ).rejects.toThrow('sink failed');
+    // Requests already written may still be read by the server (same process); then nothing more.
+    await new Promise((r) => setTimeout(r, 100));
+    const settled = s.requests;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(s.requests).toBe(settled); // a live poller (50 ms) or live writers (100/s) would add ~6-30
+  });
+});
+
 describe('the default client', () => {
   it('reads chunked replies and replies that close the connection', async () => {
     for (const mode of [
