@@ -147,6 +147,13 @@ describe.skipIf(problem !== undefined)('compose runtime (real Docker)', () => {
       await stack.dbRecover('pause');
       expect((await engine.status(pgContainer.id)).running).toBe(true);
 
+      const svc = (await engine.containers(stack.selector)).find((c) => c.service === 'auditlog');
+      if (!svc) throw new Error('no auditlog container');
+      await stack.serviceFault('kill');
+      expect((await engine.status(svc.id)).running).toBe(false);
+      await stack.serviceRecover('kill');
+      expect((await fetch(`${stack.endpoints().serviceDirectUrl}/health`)).status).toBe(200);
+
       const files = await stack.collectLogs(logDir);
       expect(files.map((f) => path.basename(f)).sort()).toEqual([
         'auditlog-1.log',
