@@ -16,7 +16,6 @@ const MAX_REPLY_BODY = 65_536; // enough for a seq; longer bodies are read and d
 
 interface Pending {
   resolve: (r: HttpReply) => void;
-  timer: NodeJS.Timeout;
   status: number;
   body: Buffer[];
   bodyBytes: number;
@@ -66,7 +65,6 @@ class Connection {
       if (!p || p.status < 200) return; // 1xx: the real reply follows
       this.pending = undefined;
       this.sent = false;
-      clearTimeout(p.timer);
       const body = p.body.length === 1 ? (p.body[0] as Buffer).toString() : Buffer.concat(p.body).toString();
       p.resolve({ status: p.status, body });
       if (p.keepAlive) this.onIdle(this);
@@ -95,16 +93,24 @@ class Connection {
     });
   }
 
+  // One timer per connection, restarted per request (refresh() allocates nothing); unref'd, as
+  // a request in flight keeps the socket, and so the process, alive anyway.
+  private timer: NodeJS.Timeout | undefined;
+  private timerMs = 0;
+  private readonly onTimer = () => {
+    if (!this.pending) return; // the request it was armed for has completed
+    if (this.connected) this.fail('timeout', `no complete reply within ${this.timerMs} ms`);
+    else this.fail('unreachable', `could not connect within ${this.timerMs} ms`);
+  };
+
   send(text: string, timeoutMs: number): Promise<HttpReply> {
     return new Promise<HttpReply>((resolve) => {
-      const timer = setTimeout(
-        () =>
-          this.connected
-            ? this.fail('timeout', `no complete reply within ${timeoutMs} ms`)
-            : this.fail('unreachable', `could not connect within ${timeoutMs} ms`),
-        timeoutMs,
-      );
-      this.pending = { resolve, timer, status: 0, body: [], bodyBytes: 0, keepAlive: true };
+      if (this.timer === undefined || this.timerMs !== timeoutMs) {
+        clearTimeout(this.timer);
+        this.timerMs = timeoutMs;
+        this.timer = setTimeout(this.onTimer, timeoutMs).unref();
+      } else this.timer.refresh();
+      this.pending = { resolve, status: 0, body: [], bodyBytes: 0, keepAlive: true };
       if (this.connected) this.sent = true;
       this.socket.write(text);
     });
@@ -113,16 +119,14 @@ class Connection {
   fail(error: Extract<HttpReply, { error: string }>['error'], message: string): void {
     const p = this.pending;
     this.pending = undefined;
-    if (p) {
-      clearTimeout(p.timer);
-      p.resolve({ error, message });
-    }
+    if (p) p.resolve({ error, message });
     this.destroy();
   }
 
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.timer);
     this.socket.destroy();
     this.onGone(this);
   }
@@ -175,10 +179,10 @@ export function createRawHttpClient(opts: { baseUrl: string; connections: number
   };
 
   return {
-    async send(req, timeoutMs) {
+    send(req, timeoutMs) {
+      const text = requestText(host, prefix, req);
       const got = acquire();
-      const c = got instanceof Connection ? got : await got;
-      return c.send(requestText(host, prefix, req), timeoutMs);
+      return got instanceof Connection ? got.send(text, timeoutMs) : got.then((c) => c.send(text, timeoutMs));
     },
     abortAll() {
       for (const c of [...all]) if (c.pending) c.fail('aborted', 'aborted');
