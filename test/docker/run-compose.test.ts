@@ -1,0 +1,65 @@
+/**
+ * A whole scenario run (workload, latency fault, DB kill through dockerode, tamper probes, scan,
+ * report) on the compose runtime. The runtime is injected here the way src/stack/factory.ts will
+ * build it, so this test does not depend on `auto` finding Docker.
+ */
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { runScenario } from '../../src/run/run-scenario.ts';
+import { readScenarioFile } from '../../src/scenario/read.ts';
+import { ComposeStack, DEFAULT_COMPOSE_FILE } from '../../src/stack/compose/compose-stack.ts';
+import { DockerEngine } from '../../src/stack/compose/docker-engine.ts';
+import { freePort } from '../../src/stack/local/free-port.ts';
+import { REPO_ROOT } from '../helpers/cli.ts';
+
+const probe = await new DockerEngine().probe(5000);
+const work = await mkdtemp(path.join(tmpdir(), 'auditchaos-run-compose-'));
+afterAll(() => rm(work, { recursive: true, force: true }));
+
+it.skipIf(!probe.ok && process.env.AUDITCHAOS_REQUIRE_DOCKER !== '1')(
+  'runs scenarios/quickstart.yml on the compose runtime to a pass, logs in the report, nothing left',
+  async () => {
+    const [api, db] = [await freePort(), await freePort()];
+    const text = (await readFile(path.join(REPO_ROOT, 'scenarios/quickstart.yml'), 'utf8'))
+      .replace('runtime: local', `runtime: compose\n  compose: ${DEFAULT_COMPOSE_FILE}`)
+      .replaceAll('127.0.0.1:18080', `127.0.0.1:${api}`)
+      .replaceAll('127.0.0.1:15432', `127.0.0.1:${db}`);
+    const file = path.join(work, 'quickstart-compose.yml');
+    await writeFile(file, text);
+    const loaded = await readScenarioFile(file);
+    let stack: ComposeStack | undefined;
+    const outcome = await runScenario({
+      loaded,
+      reportsRoot: path.join(work, 'reports'),
+      signal: new AbortController().signal,
+      sink: { handle: () => {}, close: () => {} },
+      deps: {
+        chooseRuntime: async () => ({ kind: 'compose', why: 'the test asks for compose' }),
+        createStack: (_choice, o) => {
+          stack = new ComposeStack({
+            runId: o.runId,
+            scenario: o.loaded.scenario,
+            composeFile: path.resolve(o.loaded.dir, o.loaded.scenario.stack.compose),
+            log: o.log,
+          });
+          return stack;
+        },
+      },
+    });
+    expect(outcome.report.verdict.status, JSON.stringify(outcome.report.verdict)).toBe('pass');
+    expect(outcome.exitCode).toBe(0);
+    expect((await readdir(path.join(outcome.reportDir, 'logs'))).sort()).toEqual([
+      'auditlog-1.log',
+      'postgres-1.log',
+      'toxiproxy-1.log',
+    ]);
+    if (!stack) throw new Error('the run built no stack');
+    expect(await new DockerEngine().leftovers(stack.selector)).toEqual({
+      containers: [],
+      networks: [],
+      volumes: [],
+    });
+  },
+);
