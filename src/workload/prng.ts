@@ -13,24 +13,34 @@ function splitmix32(x: number): number {
 
 export type Random32 = () => number;
 
+/** sfc32 state; a class rather than a closure so that making one per op stays cheap. */
+class Sfc32 {
+  constructor(
+    private a: number,
+    private b: number,
+    private c: number,
+    private d: number,
+  ) {}
+  next(): number {
+    const t = (((this.a + this.b) | 0) + this.d) | 0;
+    this.d = (this.d + 1) | 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) | 0;
+    this.c = (this.c << 21) | (this.c >>> 11);
+    this.c = (this.c + t) | 0;
+    return t >>> 0;
+  }
+}
+
 /** A generator of uint32 values determined by `seed` and `stream` (e.g. the op index). */
 export function seededRandom(seed: number, stream = 0): Random32 {
   // Mix the high and low halves of both so that seeds and indexes above 2^32 still differ.
   const s0 = splitmix32((seed >>> 0) ^ splitmix32(Math.floor(seed / 2 ** 32)));
   const s1 = splitmix32((stream >>> 0) ^ splitmix32(Math.floor(stream / 2 ** 32) ^ 0x5bd1e995));
-  let a = splitmix32(s0 ^ 0xa5a5a5a5);
-  let b = splitmix32(s1 ^ a);
-  let c = splitmix32(a ^ b ^ 0x1b873593);
-  let d = 1;
-  const next = (): number => {
-    const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) | 0;
-    return t >>> 0;
-  };
-  for (let i = 0; i < 12; i++) next();
-  return next;
+  const a = splitmix32(s0 ^ 0xa5a5a5a5);
+  const b = splitmix32(s1 ^ a);
+  const c = splitmix32(a ^ b ^ 0x1b873593);
+  const g = new Sfc32(a, b, c, 1);
+  for (let i = 0; i < 12; i++) g.next();
+  return g.next.bind(g);
 }

@@ -15,6 +15,15 @@ describe('planWorkload', () => {
     expect(Buffer.from(c[0]?.idRandom ?? []).equals(Buffer.from(a[0]?.idRandom ?? []))).toBe(false);
   });
 
+  it('keeps the plan of a given seed stable across versions (changing it must be deliberate)', () => {
+    const plan = planWorkload(spec, 42);
+    expect(plan.op(0).payloadDigest).toBe('acf288c265d11d7e1d33f93556deaa32ff803250b214c1086b02ecf02404b99c');
+    expect(Buffer.from(plan.op(0).idRandom).toString('hex')).toBe('34870efe53aa14c4a04f535c8a876dbe');
+    expect(plan.op(799).payloadDigest).toBe(
+      '42c94f273e94e085d6525e72029219c6d1faa6eb1207c6e864713fa891bc409b',
+    );
+  });
+
   it('generates any op on demand, identical to the same op in order', () => {
     const plan = planWorkload(spec, 7);
     const inOrder = [...plan.ops()];
