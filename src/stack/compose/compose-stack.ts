@@ -328,14 +328,17 @@ export class ComposeStack implements Stack {
 
   async down(): Promise<void> {
     const problems: string[] = [];
+    let composeFailure: string | undefined;
     if (this.compose) {
       try {
         await this.compose.down();
       } catch (e) {
-        problems.push((e as Error).message);
+        composeFailure = (e as Error).message;
+        this.log(`compose: down failed, removing the project by label instead: ${composeFailure}`);
       }
     }
-    // By label too: what compose down missed (a failed `up`, an edited compose file).
+    // By label too: what compose down missed (a failed `up`, an edited compose file). Only what
+    // is still there afterwards makes the cleanup incomplete.
     try {
       await this.engine.sweep(this.selector);
       const left = await this.engine.leftovers(this.selector);
@@ -344,6 +347,7 @@ export class ComposeStack implements Stack {
     } catch (e) {
       problems.push((e as Error).message);
     }
+    if (problems.length && composeFailure) problems.push(composeFailure);
     this.ep = undefined;
     if (problems.length) {
       throw new EnvironmentError(
