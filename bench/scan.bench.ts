@@ -16,11 +16,13 @@ import path from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { referenceLines } from '../src/scan/generate.ts';
+import { createDuplicateCheck } from '../src/scan/checks/duplicate.ts';
+import { eventIdFor, referenceLines } from '../src/scan/generate.ts';
 import { scanLog } from '../src/scan/scan.ts';
 import { jsonlSource } from '../src/scan/sources/jsonl.ts';
 import { splitLines } from '../src/scan/sources/lines.ts';
 import { postgresSource } from '../src/scan/sources/postgres.ts';
+import { fileSpillStore } from '../src/scan/spill-file.ts';
 import type { LogSource, SourceItem } from '../src/scan/types.ts';
 import { PostgresServer } from '../src/stack/local/postgres.ts';
 
@@ -147,7 +149,42 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const rate = (m: { entries: number; wallMs: number }) => (m.entries * 1000) / m.wallMs;
 const cpuRate = (m: { entries: number; cpuMs: number }) => (m.entries * 1000) / m.cpuMs;
 
+/** The duplicate check's memory on 10 million distinct ids, with the spill store (as scanLog runs it) and without. */
+async function duplicateMemory(ids: number): Promise<void> {
+  for (const mode of ['spill', 'table only'] as const) {
+    globalThis.gc?.();
+    const before = process.memoryUsage();
+    const s = measureStart();
+    const spill = mode === 'spill' ? fileSpillStore() : undefined;
+    const check = createDuplicateCheck(
+      () => {
+        throw new Error('a distinct id was reported as a duplicate');
+      },
+      spill ? { spill } : {},
+    );
+    for (let i = 0; i < ids; i++) check.observe({ unreadable: true, reason: '', eventId: eventIdFor(i) });
+    // the end-of-scan merge of the runs; a second read would only happen for suspects (none here)
+    await check.finish(() => {
+      throw new Error('no second read expected: there is no duplicate');
+    });
+    const t = measureEnd(s);
+    globalThis.gc?.();
+    const after = process.memoryUsage();
+    const grown = after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers;
+    console.log(
+      `duplicate check, ${fmt(ids)} distinct ids, ${mode}: table ${(check.fingerprints.bytes / 2 ** 20).toFixed(0)} MiB` +
+        `${spill ? ` + ${spill.runs} sorted runs on disk` : ''}, heap + array buffers grew ${(grown / 2 ** 20).toFixed(0)} MiB, ` +
+        `${fmt((ids * 1000) / t.cpuMs)} ids/s (CPU)`,
+    );
+    spill?.dispose();
+  }
+}
+
 async function main(): Promise<void> {
+  if (process.env.SCAN_BENCH_ONLY === 'dup') {
+    await duplicateMemory(10_000_000);
+    return;
+  }
   const N = Number(process.env.SCAN_BENCH_N ?? 1_000_000);
   const BIG = Number(process.env.SCAN_BENCH_BIG ?? 5_000_000);
   const dir = await mkdtemp(path.join(tmpdir(), 'auditchaos-scan-bench-'));
@@ -204,9 +241,10 @@ async function main(): Promise<void> {
       console.log(
         `memory: peak RSS scanning a generated stream of ${fmt(N)} entries ${small.maxRssMB.toFixed(0)} MB, of ${fmt(BIG)} entries ${big.maxRssMB.toFixed(0)} MB ` +
           `(${(big.maxRssMB / small.maxRssMB).toFixed(2)}x for ${(BIG / N).toFixed(0)}x the entries; ` +
-          `${(((big.maxRssMB - small.maxRssMB) * 2 ** 20) / (BIG - N)).toFixed(1)} B/entry, the duplicate check's 8-byte fingerprints)`,
+          `${(((big.maxRssMB - small.maxRssMB) * 2 ** 20) / (BIG - N)).toFixed(1)} B/entry)`,
       );
     }
+    await duplicateMemory(10_000_000);
   } finally {
     await server?.dispose();
     await rm(dir, { recursive: true, force: true });

@@ -12,6 +12,7 @@ import { buildLedger, createLedgerCheck, type Ledger } from './checks/ledger.ts'
 import { createPartialCheck, REQUIRED_FIELDS } from './checks/partial.ts';
 import { type HashRecipe, referenceRecipe } from './recipe.ts';
 import { batchesOf, fromArray } from './sources/array.ts';
+import { fileSpillStore } from './spill-file.ts';
 import {
   type CheckpointSet,
   type Finding,
@@ -129,7 +130,8 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
     ran: true,
     ...(ledger ? {} : { reason: 'payload digests not compared: no history given' }),
   });
-  checks.push(createDuplicateCheck(emit));
+  const spill = fileSpillStore();
+  checks.push(createDuplicateCheck(emit, { spill }));
   checksRun.push({ name: 'duplicate', ran: true });
   if (ledger) {
     checks.push(createLedgerCheck(emit, ledger));
@@ -179,6 +181,8 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
   } catch (e) {
     if (signal?.aborted) throw signal.reason ?? e;
     readError = `${source.describe}: ${(e as Error).message ?? String(e)}`;
+  } finally {
+    spill.dispose();
   }
   if (opts.onProgress) progress(undefined);
 

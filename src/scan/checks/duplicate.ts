@@ -1,9 +1,10 @@
 /**
- * The duplicate check: an event id stored more than once. Memory stays bounded by a fixed cost per
- * id: the first pass keeps a 64-bit fingerprint of each id (8 bytes in an open-addressing table,
- * not the strings), and only the ids whose fingerprint repeats are confirmed exactly by a second
- * read of the log (a fingerprint collision is about 1 in 10^6 on 10 million ids; it never becomes a
- * finding because the second pass compares the real strings).
+ * The duplicate check: an event id stored more than once. The first pass keeps a 64-bit fingerprint
+ * of each id (8 bytes in an open-addressing table, not the strings). With a spill store, the table
+ * has a fixed size: when it is full its fingerprints go to the store as one sorted run and it starts
+ * again, so memory stays flat however long the log; at the end the runs are merged to find
+ * fingerprints seen twice. Ids whose fingerprint repeats are then confirmed exactly by a second read
+ * of the log (only when there are any), so a fingerprint collision never becomes a finding.
  */
 import type { SourceItem } from '../types.ts';
 import { type Check, type Emit, finding } from './check.ts';
@@ -83,6 +84,84 @@ export class FingerprintSet {
     const [a, b] = fingerprint(s);
     return this.add(a, b);
   }
+
+  /** Every fingerprint as a 64-bit value (b * 2^32 + a), sorted ascending. */
+  sortedValues(): BigUint64Array {
+    const out = new BigUint64Array(this.size);
+    const o32 = new Uint32Array(out.buffer);
+    const s = this.slots;
+    let j = 0;
+    for (let i = 0; i < s.length; i += 2) {
+      if (s[i + 1] === 0) continue;
+      o32[j++] = s[i]!;
+      o32[j++] = s[i + 1]!;
+    }
+    return out.sort();
+  }
+
+  clear(): void {
+    this.slots.fill(0);
+    this.size = 0;
+  }
+}
+
+export function fingerprintValue(s: string): bigint {
+  const [a, b] = fingerprint(s);
+  return (BigInt(b) << 32n) | BigInt(a);
+}
+
+/** Where full fingerprint tables go as sorted runs (src/scan/spill-file.ts keeps them in temp files). */
+export interface SpillStore {
+  write(run: BigUint64Array): void;
+  /** Run i, in order, in chunks. */
+  read(index: number): Iterable<BigUint64Array>;
+  readonly runs: number;
+}
+
+export interface DuplicateCheckOptions {
+  /** Without a store the table grows with the log (8-16 B an id); with one it stays at maxSlots. */
+  spill?: SpillStore;
+  /** Table size (slots of 8 bytes) before a spill; default 2^22 (32 MiB, ~2.9 million ids). */
+  maxSlots?: number;
+}
+
+/** Values present more than once across sorted sources (k-way merge). */
+function repeatsAcross(sources: Iterable<BigUint64Array>[]): Set<bigint> {
+  const iters = sources.map((s) => s[Symbol.iterator]());
+  const chunks: (BigUint64Array | undefined)[] = iters.map(() => undefined);
+  const pos = iters.map(() => 0);
+  const next = (k: number): boolean => {
+    while (chunks[k] === undefined || pos[k]! >= chunks[k]!.length) {
+      const r = iters[k]!.next();
+      if (r.done) {
+        chunks[k] = undefined;
+        return false;
+      }
+      chunks[k] = r.value;
+      pos[k] = 0;
+    }
+    return true;
+  };
+  const live = new Set<number>();
+  for (let k = 0; k < iters.length; k++) if (next(k)) live.add(k);
+  const repeats = new Set<bigint>();
+  let last: bigint | undefined;
+  while (live.size) {
+    let min: bigint | undefined;
+    let at = -1;
+    for (const k of live) {
+      const v = chunks[k]![pos[k]!]!;
+      if (min === undefined || v < min) {
+        min = v;
+        at = k;
+      }
+    }
+    if (min === last) repeats.add(min!);
+    last = min;
+    pos[at]!++;
+    if (!next(at)) live.delete(at);
+  }
+  return repeats;
 }
 
 interface Occurrence {
@@ -90,24 +169,41 @@ interface Occurrence {
   line?: number;
 }
 
-export function createDuplicateCheck(emit: Emit): Check & { readonly fingerprints: FingerprintSet } {
-  const fingerprints = new FingerprintSet();
+export function createDuplicateCheck(
+  emit: Emit,
+  opts: DuplicateCheckOptions = {},
+): Check & { readonly fingerprints: FingerprintSet } {
+  const maxSlots = opts.maxSlots ?? 1 << 22;
+  const fingerprints = new FingerprintSet(Math.min(1 << 16, maxSlots));
   const suspects = new Set<string>();
+  const spill = opts.spill;
+  const threshold = Math.floor(maxSlots * 0.7) - 1;
   return {
     name: CHECK,
     fingerprints,
     observe(item: SourceItem) {
       const id = item.eventId;
       if (id === undefined || id === '') return;
+      if (spill && fingerprints.size >= threshold) {
+        spill.write(fingerprints.sortedValues());
+        fingerprints.clear();
+      }
       if (!fingerprints.addString(id)) suspects.add(id);
     },
     async finish(reread) {
-      if (suspects.size === 0) return;
+      let suspectValues: Set<bigint> | undefined;
+      if (spill && spill.runs > 0) {
+        const sources: Iterable<BigUint64Array>[] = [[fingerprints.sortedValues()]];
+        for (let i = 0; i < spill.runs; i++) sources.push(spill.read(i));
+        suspectValues = repeatsAcross(sources);
+      }
+      if (suspects.size === 0 && !suspectValues?.size) return;
       const seen = new Map<string, Occurrence[]>();
       for await (const batch of reread()) {
         for (const item of batch) {
           const id = item.eventId;
-          if (id === undefined || !suspects.has(id)) continue;
+          if (id === undefined || id === '') continue;
+          if (!suspects.has(id) && !suspectValues?.has(fingerprintValue(id))) continue;
           const occ: Occurrence = {};
           if (item.seq !== undefined) occ.seq = item.seq;
           if (item.line !== undefined) occ.line = item.line;

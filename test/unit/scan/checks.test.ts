@@ -5,6 +5,7 @@ import { createDuplicateCheck, FingerprintSet } from '../../../src/scan/checks/d
 import { buildLedger, createLedgerCheck } from '../../../src/scan/checks/ledger.ts';
 import { createPartialCheck } from '../../../src/scan/checks/partial.ts';
 import { jcs, payloadDigest } from '../../../src/scan/reference-chain.ts';
+import { fileSpillStore } from '../../../src/scan/spill-file.ts';
 import type { Checkpoint, CheckpointSet, LedgerOp, LogEntry, SourceItem } from '../../../src/scan/types.ts';
 import { brief, makeLog, POSITIONS, runCheck } from './helpers.ts';
 
@@ -108,6 +109,46 @@ describe('duplicate check', () => {
     });
     expect(rereads).toBe(1);
     expect(findings).toEqual([]);
+  });
+});
+
+describe('duplicate check with a spill store (flat memory)', () => {
+  const ids = (n: number) => makeLog(n).map((e) => e.eventId);
+
+  async function spilled(items: SourceItem[], maxSlots: number) {
+    const spill = fileSpillStore();
+    try {
+      const findings = await runCheck((emit) => createDuplicateCheck(emit, { spill, maxSlots }), items);
+      return { findings, runs: spill.runs };
+    } finally {
+      spill.dispose();
+    }
+  }
+
+  it('spills full tables as sorted runs and finds no duplicate in a clean log', async () => {
+    const { findings, runs } = await spilled(makeLog(3000), 256);
+    expect(runs).toBeGreaterThan(10);
+    expect(findings).toEqual([]);
+  });
+
+  it('finds a duplicate whose copies sit in different runs, and one inside a run', async () => {
+    const log = makeLog(3000);
+    const all = ids(3000);
+    log[2900] = { ...log[2900]!, eventId: all[3]! }; // far apart: different runs
+    log[11] = { ...log[11]!, eventId: all[10]! }; // adjacent: same run
+    const { findings, runs } = await spilled(log, 256);
+    expect(runs).toBeGreaterThan(10);
+    expect(findings.map((f) => `${f.eventId}@${f.seq}`).sort()).toEqual(
+      [`${all[10]}@12`, `${all[3]}@2901`].sort(),
+    );
+  });
+
+  it('keeps the table at its fixed size', async () => {
+    const spill = fileSpillStore();
+    const check = createDuplicateCheck(() => {}, { spill, maxSlots: 1024 });
+    for (const e of makeLog(5000)) check.observe(e);
+    expect(check.fingerprints.bytes).toBeLessThanOrEqual(1024 * 8);
+    spill.dispose();
   });
 });
 

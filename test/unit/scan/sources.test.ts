@@ -114,7 +114,7 @@ describe('line splitting and batching', () => {
     }
     const out: string[] = [];
     for await (const b of splitLines(chunks()))
-      b.lines.forEach((l, i) => out.push(`${b.firstLine + i}:${l}`));
+      for (const [i, l] of b.lines.entries()) out.push(`${b.firstLine + i}:${l}`);
     expect(out).toEqual(['1:a', '2:bc', '3:', '4:d']);
   });
 
