@@ -4,6 +4,7 @@
  * (success, violation, exception, interrupt) heals faults, writes what it can, and takes the stack
  * down unless asked to keep it.
  */
+import { setMaxListeners } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -146,6 +147,8 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     phase('workload');
     const plan = planFaults(scenario.faults, seed);
     const runAbort = new AbortController();
+    // Every writer and request listens to it: hundreds of listeners are expected, not a leak.
+    setMaxListeners(0, runAbort.signal);
     const onAbort = () => runAbort.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     const totals = { attempted: 0, ok: 0, fail: 0, indeterminate: 0 };

@@ -15,6 +15,8 @@ export interface ThresholdResult {
   expected: string;
   actual: number | string;
   pass: boolean;
+  /** How to show `actual` in a sentence, when the number alone would mislead (a ratio). */
+  display?: string;
 }
 
 export type VerdictStatus = 'pass' | 'fail' | 'unknown';
@@ -64,6 +66,7 @@ export function evaluate(input: VerdictInput): { thresholds: ThresholdResult[]; 
       expected: input.expect.availability,
       actual: percent / 100,
       pass: c ? compare(percent, c) : false,
+      display: `${percent.toFixed(1)}%`,
     });
   }
   for (const q of ['p50', 'p99', 'max'] as const) {
@@ -123,7 +126,7 @@ export function evaluate(input: VerdictInput): { thresholds: ThresholdResult[]; 
       thresholds,
       verdict: {
         status: 'fail',
-        reasons: violations.map((t) => `${t.name}: expected ${t.expected}, got ${t.actual}`),
+        reasons: violations.map((t) => `${t.name}: expected ${t.expected}, got ${t.display ?? t.actual}`),
       },
     };
   }

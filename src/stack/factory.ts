@@ -1,6 +1,9 @@
 /** The composition root of runtimes: builds the Stack a run asked for. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { LoadedScenario } from '../scenario/read.ts';
 import type { RuntimeName } from '../scenario/vocabulary.ts';
+import { ComposeStack, DEFAULT_COMPOSE_FILE } from './compose/compose-stack.ts';
 import { DockerEngine } from './compose/docker-engine.ts';
 import { ExternalStack } from './external/external-stack.ts';
 import { LocalStack } from './local/local-stack.ts';

@@ -11,9 +11,13 @@ export async function selectRuntime(
   requested: RuntimeName,
   dockerAnswers: () => Promise<string | undefined>,
 ): Promise<RuntimeChoice> {
-  if (requested !== 'auto') return { kind: requested, why: `the scenario (or --runtime) asks for ${requested}` };
+  if (requested !== 'auto')
+    return { kind: requested, why: `the scenario (or --runtime) asks for ${requested}` };
   const engine = await dockerAnswers();
   return engine
     ? { kind: 'compose', why: `auto: a Docker engine answered (${engine})` }
-    : { kind: 'local', why: 'auto: no Docker engine answered, so local processes (embedded PostgreSQL, built-in proxy)' };
+    : {
+        kind: 'local',
+        why: 'auto: no Docker engine answered, so local processes (embedded PostgreSQL, built-in proxy)',
+      };
 }

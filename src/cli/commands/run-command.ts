@@ -2,17 +2,33 @@ import path from 'node:path';
 import { ExitCode, UsageError } from '../../errors.ts';
 import type { RunOutcome } from '../../run/run-scenario.ts';
 import { readScenarioFile } from '../../scenario/read.ts';
-import { RUNTIMES, type RuntimeName } from '../../scenario/vocabulary.ts';
+import { FLAW_MODES, type FlawMode, RUNTIMES, type RuntimeName } from '../../scenario/vocabulary.ts';
 import type { RegisterCommand } from '../context.ts';
 
 interface RunFlags {
   seed?: string;
   runtime?: string;
+  flaws?: string;
   out?: string;
   reportsDir: string;
   keepStack?: boolean;
   json?: boolean;
   quiet?: boolean;
+}
+
+function parseFlawList(text: string): FlawMode[] {
+  const out: FlawMode[] = [];
+  for (const raw of text.split(',')) {
+    const name = raw.trim();
+    if (name === '' || name === 'none') continue;
+    if (!(FLAW_MODES as readonly string[]).includes(name)) {
+      throw new UsageError(`--flaws: unknown flaw mode "${name}"`, {
+        hint: `known: ${FLAW_MODES.join(', ')}`,
+      });
+    }
+    out.push(name as FlawMode);
+  }
+  return out;
 }
 
 /** Worst first: the exit code of several runs is that of the worst one. */
@@ -33,6 +49,10 @@ export const registerRun: RegisterCommand = (program, ctx) => {
     .argument('<scenario...>', 'scenario YAML files, run one after another')
     .option('--seed <n>', 'seed for the fault and workload plans (default: the scenario seed, else random)')
     .option('--runtime <kind>', `override stack.runtime: ${RUNTIMES.join(', ')}`)
+    .option(
+      '--flaws <a,b>',
+      `override stack.flaws of the reference service (${FLAW_MODES.join(', ')}; "none" for none)`,
+    )
     .option('--out <dir>', 'report folder (one scenario only)')
     .option('--reports-dir <dir>', 'where report folders go', 'reports')
     .option('--keep-stack', 'leave the stack up after the run and print how to reach it')
@@ -56,6 +76,10 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       // Every scenario is checked before anything starts: a typo in the third must not cost two runs.
       const loaded = [];
       for (const f of files) loaded.push(await readScenarioFile(f));
+      if (flags.flaws !== undefined) {
+        const flaws = parseFlawList(flags.flaws);
+        for (const l of loaded) l.scenario.stack.flaws = flaws;
+      }
 
       // Loaded on use: `auditchaos proxy` and `serve` child processes should not pay for them.
       const { createTerminalSink } = await import('../../report/terminal/index.ts');

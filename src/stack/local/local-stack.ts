@@ -27,6 +27,8 @@ export interface LocalStackOptions {
   scenario: Scenario;
   log?: (line: string) => void;
   stateDir?: string;
+  /** Where an initdb'ed template cluster is cached; absent: <tmp>/auditchaos-pg-templates. */
+  templateDir?: string;
 }
 
 const POSTGRES_NAMES = new Set(['postgres', 'db', 'database']);
@@ -38,6 +40,7 @@ export class LocalStack implements Stack {
   private readonly scenario: Scenario;
   private readonly state: RunStateFile;
   private readonly log: (line: string) => void;
+  private readonly templateDir: string;
   private workDir: string | undefined;
   private postgres: PostgresServer | undefined;
   private proxy: ChildService | undefined;
@@ -53,6 +56,7 @@ export class LocalStack implements Stack {
     this.scenario = opts.scenario;
     this.log = opts.log ?? (() => {});
     this.state = new RunStateFile(opts.runId, 'local', opts.stateDir);
+    this.templateDir = opts.templateDir ?? path.join(tmpdir(), 'auditchaos-pg-templates');
   }
 
   get secrets(): string[] {
@@ -67,18 +71,7 @@ export class LocalStack implements Stack {
     await this.state.update((s) => s.dirs.push(workDir));
     signal?.throwIfAborted();
 
-    this.log('starting PostgreSQL (local)');
-    const postgres = await PostgresServer.create({
-      dataDir: path.join(workDir, 'pg'),
-      source: this.scenario.stack.postgres,
-      logFile: path.join(workDir, 'postgres.log'),
-    });
-    this.postgres = postgres;
-    await this.recordPostgresPid();
-    await this.adminQuery(`CREATE DATABASE ${DB_NAME}`, 'postgres');
-    signal?.throwIfAborted();
-
-    this.log('starting the built-in proxy');
+    this.log('starting PostgreSQL and the built-in proxy (local)');
     const proxyPort = await freePort();
     const proxyUrl = `http://127.0.0.1:${proxyPort}`;
     const proxy = new ChildService({
@@ -89,7 +82,20 @@ export class LocalStack implements Stack {
       onSpawn: (pid) => void this.state.update((s) => s.pids.push({ pid, role: 'proxy', group: true })),
     });
     this.proxy = proxy;
-    await proxy.start();
+    const startPostgres = async () => {
+      const pgServer = await PostgresServer.create({
+        dataDir: path.join(workDir, 'pg'),
+        source: this.scenario.stack.postgres,
+        logFile: path.join(workDir, 'postgres.log'),
+        templateDir: this.templateDir,
+      });
+      this.postgres = pgServer;
+      await this.recordPostgresPid();
+      await this.adminQuery(`CREATE DATABASE ${DB_NAME}`, 'postgres');
+      return pgServer;
+    };
+    const [postgres] = await Promise.all([startPostgres(), proxy.start()]);
+    signal?.throwIfAborted();
 
     const replicas = this.scenario.stack.replicas;
     const servicePorts = await Promise.all(Array.from({ length: replicas }, () => freePort()));

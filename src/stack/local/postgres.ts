@@ -6,8 +6,9 @@
  * given to the unprivileged `nobody` user and the server runs as it.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import { chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -67,6 +68,8 @@ export interface PostgresServerOptions {
   dataDir?: string;
   superuser?: string;
   password?: string;
+  /** A cache folder for an initdb'ed template cluster, copied instead of running initdb each time. */
+  templateDir?: string;
   /** Extra `-c name=value` settings. */
   settings?: Record<string, string | number>;
   /** The server's own log (stdout and stderr); absent: a file in the data directory's parent. */
@@ -107,30 +110,27 @@ export class PostgresServer {
     }
     const superuser = opts.superuser ?? 'postgres';
     const password = opts.password ?? 'auditchaos';
-    const pwfile = path.join(base, 'pwfile');
-    await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
-    if (runAs) await chown(pwfile, runAs.uid, runAs.gid);
-    try {
-      await execFileP(
-        bins.initdb,
-        [
-          `--pgdata=${dataDir}`,
-          `--username=${superuser}`,
-          `--pwfile=${pwfile}`,
-          '--auth=scram-sha-256',
-          '--encoding=UTF8',
-          '--no-locale',
-        ],
-        { ...(runAs ?? {}), env: { ...process.env, LC_ALL: 'C' } },
-      );
-    } catch (e) {
-      const stderr = (e as { stderr?: string }).stderr ?? '';
-      throw new EnvironmentError(`initdb failed: ${stderr.trim().split('\n').slice(-3).join(' ')}`, {
-        hint: 'check that the temp directory is writable and has space',
-        cause: e,
-      });
-    } finally {
-      await rm(pwfile, { force: true });
+    if (opts.templateDir) {
+      // initdb once per machine (and binaries, user, password), then copy: ~10x faster than initdb.
+      const key = createHash('sha256')
+        .update(`${bins.initdb}\0${superuser}\0${password}\0${runAs?.uid}`)
+        .digest('hex')
+        .slice(0, 16);
+      const template = path.join(opts.templateDir, `pg-${key}`);
+      if (!existsSync(path.join(template, 'data', 'PG_VERSION'))) {
+        await mkdir(opts.templateDir, { recursive: true, mode: 0o711 });
+        await chmod(opts.templateDir, 0o711);
+        const tmp = await mkdtemp(path.join(opts.templateDir, 'tmp-'));
+        await chmod(tmp, 0o711);
+        await initdb(bins, path.join(tmp, 'data'), superuser, password, runAs);
+        await rename(tmp, template).catch(async () => {
+          await rm(tmp, { recursive: true, force: true }); // another process made it first
+        });
+      }
+      await rm(dataDir, { recursive: true, force: true });
+      await execFileP('cp', ['-a', path.join(template, 'data'), dataDir]);
+    } else {
+      await initdb(bins, dataDir, superuser, password, runAs);
     }
     const port = opts.port || (await freePort());
     const server = new PostgresServer(bins, dataDir, port, superuser, password, runAs, opts, ownsDataDir);
@@ -313,12 +313,18 @@ export class PostgresServer {
   }
 }
 
+/** Running, not a zombie: a killed backend whose parent was not ours lingers as Z until reaped. */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    try {
+      process.kill(pid, 0);
+      return process.platform !== 'linux';
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
   }
 }
 
@@ -354,6 +360,42 @@ export function descendantsOf(root: number): number[] {
     }
   }
   return out;
+}
+
+async function initdb(
+  bins: PostgresBinaries,
+  dataDir: string,
+  superuser: string,
+  password: string,
+  runAs: { uid: number; gid: number } | undefined,
+): Promise<void> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  if (runAs) await chown(dataDir, runAs.uid, runAs.gid);
+  const pwfile = path.join(path.dirname(dataDir), 'pwfile');
+  await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+  if (runAs) await chown(pwfile, runAs.uid, runAs.gid);
+  try {
+    await execFileP(
+      bins.initdb,
+      [
+        `--pgdata=${dataDir}`,
+        `--username=${superuser}`,
+        `--pwfile=${pwfile}`,
+        '--auth=scram-sha-256',
+        '--encoding=UTF8',
+        '--no-locale',
+      ],
+      { ...(runAs ?? {}), env: { ...process.env, LC_ALL: 'C' } },
+    );
+  } catch (e) {
+    const stderr = (e as { stderr?: string }).stderr ?? '';
+    throw new EnvironmentError(`initdb failed: ${stderr.trim().split('\n').slice(-3).join(' ')}`, {
+      hint: 'check that the temp directory is writable and has space',
+      cause: e,
+    });
+  } finally {
+    await rm(pwfile, { force: true });
+  }
 }
 
 async function unprivilegedUser(): Promise<{ uid: number; gid: number }> {
