@@ -424,12 +424,7 @@ function toReportTamper(p: TamperRecord): Report['tamper'][number] {
 }
 
 function toReportThreshold(t: ThresholdResult): Report['thresholds'][number] {
-  return {
-    name: t.name,
-    expected: typeof t.actual === 'string' ? `${t.expected} (got ${t.actual})` : t.expected,
-    actual: typeof t.actual === 'number' ? t.actual : null,
-    pass: t.pass,
-  };
+  return { name: t.name, expected: t.expected, actual: t.actual, pass: t.pass };
 }
 
 /** Adds the faults that were active when each affected op ran, as evidence. */

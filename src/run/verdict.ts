@@ -13,7 +13,8 @@ import type { TamperRecord } from '../tamper/probes.ts';
 export interface ThresholdResult {
   name: string;
   expected: string;
-  actual: number | string;
+  /** null when it could not be measured (no ops, no samples) */
+  actual: number | string | null;
   pass: boolean;
   /** How to show `actual` in a sentence, when the number alone would mislead (a ratio). */
   display?: string;
@@ -60,13 +61,13 @@ export function evaluate(input: VerdictInput): { thresholds: ThresholdResult[]; 
   if (input.expect.availability) {
     const c = parseComparison(input.expect.availability);
     // Compared in percent, as written; reported as a fraction (0..1), as report.json keeps ratios.
-    const percent = input.ops.attempted ? (100 * input.ops.ok) / input.ops.attempted : 0;
+    const percent = input.ops.attempted ? (100 * input.ops.ok) / input.ops.attempted : undefined;
     thresholds.push({
       name: 'availability',
       expected: input.expect.availability,
-      actual: percent / 100,
-      pass: c ? compare(percent, c) : false,
-      display: `${percent.toFixed(1)}%`,
+      actual: percent === undefined ? null : percent / 100,
+      pass: percent !== undefined && c !== undefined && compare(percent, c),
+      display: percent === undefined ? 'nothing attempted' : `${percent.toFixed(1)}%`,
     });
   }
   for (const q of ['p50', 'p99', 'max'] as const) {
@@ -77,7 +78,8 @@ export function evaluate(input: VerdictInput): { thresholds: ThresholdResult[]; 
     thresholds.push({
       name: `latency.${q}`,
       expected: want,
-      actual: actual ?? 'no samples',
+      actual: actual ?? null,
+      display: actual === undefined ? 'no samples' : undefined,
       pass: actual !== undefined && c !== undefined && compare(actual, c),
     });
   }

@@ -125,12 +125,19 @@ export const registerRun: RegisterCommand = (program, ctx) => {
             '  take it down with: auditchaos down',
         );
       }
-      if (outcomes.length > 1) {
-        const index = await writeIndex(
-          path.resolve(ctx.cwd, flags.reportsDir),
+      // The index (index.html + one combined junit.xml) sits at the top of the reports folder, so
+      // that CI publishes one fixed path however many scenarios ran.
+      if (outcomes.length > 0 && !flags.out) {
+        const root = path.resolve(ctx.cwd, flags.reportsDir);
+        await writeIndex(
+          root,
           outcomes.map((o) => ({ report: o.report, dir: o.reportDir })),
         );
-        if (!flags.json && !flags.quiet) ctx.output.out(`\nindex of ${outcomes.length} runs: ${index}`);
+        if (outcomes.length > 1 && !flags.json && !flags.quiet) {
+          ctx.output.out(
+            `\nindex of ${outcomes.length} runs: ${path.join(root, 'index.html')} (junit: ${path.join(root, 'junit.xml')})`,
+          );
+        }
       }
       const codes = outcomes.map((o) => o.exitCode as number);
       if (ctx.signal.aborted) codes.push(ExitCode.interrupted);
