@@ -5,6 +5,7 @@
  * the destination or the stages hold too much (real TCP backpressure, no unbounded buffers).
  */
 import type { Socket } from 'node:net';
+import type { SlabReader } from './slab-reader.ts';
 import { createStage, type EndKind, type Sink, type Stage, type StageHost } from './stages.ts';
 import type { StreamDirection, Toxic } from './toxics.ts';
 
@@ -15,6 +16,8 @@ const LOW_WATER = HIGH_WATER / 2;
 export interface ConnectionEnv {
   now: () => number;
   random: () => number;
+  /** Read both sockets through SlabReaders (default); false: plain 'data' events. */
+  slabReads: boolean;
 }
 
 function destroySoon(s: Socket): void {
@@ -43,6 +46,8 @@ export class Link implements StageHost, Sink {
   private waitingDrain = false;
   private ended = false;
   private inputEnded = false;
+  private sourcePaused = false;
+  private readonly reader: SlabReader | undefined;
 
   constructor(
     direction: StreamDirection,
@@ -50,8 +55,10 @@ export class Link implements StageHost, Sink {
     dest: Socket,
     conn: Connection,
     env: ConnectionEnv,
+    reader?: SlabReader,
   ) {
     this.direction = direction;
+    this.reader = reader;
     this.source = source;
     this.dest = dest;
     this.conn = conn;
@@ -64,7 +71,12 @@ export class Link implements StageHost, Sink {
 
   /** Starts reading the source; call after the initial toxics are added. */
   start(): void {
-    this.source.on('data', (chunk: Buffer) => this.head.write(chunk));
+    if (this.reader) {
+      this.reader.attach((chunk) => {
+        this.head.write(chunk);
+        return !this.sourcePaused;
+      });
+    } else this.source.on('data', (chunk: Buffer) => this.head.write(chunk));
     this.source.on('end', () => this.endInput('eof'));
   }
 
@@ -121,7 +133,7 @@ export class Link implements StageHost, Sink {
     if (this.ended || this.dest.destroyed) return;
     if (!this.dest.write(chunk)) {
       this.waitingDrain = true;
-      this.source.pause();
+      this.pauseSource();
     }
   }
 
@@ -135,7 +147,7 @@ export class Link implements StageHost, Sink {
 
   hold(bytes: number): void {
     this.held += bytes;
-    if (this.held > HIGH_WATER) this.source.pause();
+    if (this.held > HIGH_WATER) this.pauseSource();
   }
 
   release(bytes: number): void {
@@ -143,8 +155,16 @@ export class Link implements StageHost, Sink {
     this.maybeResume();
   }
 
+  private pauseSource(): void {
+    this.sourcePaused = true;
+    this.source.pause();
+  }
+
   private maybeResume(): void {
-    if (!this.waitingDrain && this.held <= LOW_WATER && this.source.isPaused()) this.source.resume();
+    if (this.sourcePaused && !this.waitingDrain && this.held <= LOW_WATER) {
+      this.sourcePaused = false;
+      this.source.resume();
+    }
   }
 
   get destination(): Socket {
@@ -167,12 +187,13 @@ export class Connection {
     toxics: readonly Toxic[],
     env: ConnectionEnv,
     onGone: (c: Connection) => void,
+    readers: { client?: SlabReader; upstream?: SlabReader } = {},
   ) {
     this.client = client;
     this.upstream = upstream;
     this.onGone = onGone;
-    this.up = new Link('upstream', client, upstream, this, env);
-    this.down = new Link('downstream', upstream, client, this, env);
+    this.up = new Link('upstream', client, upstream, this, env, readers.client);
+    this.down = new Link('downstream', upstream, client, this, env, readers.upstream);
     for (const t of toxics) this.linkFor(t.stream).addToxic(t);
     for (const s of [client, upstream]) {
       s.setNoDelay(true);

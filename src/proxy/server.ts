@@ -22,6 +22,11 @@ export interface ProxyServerOptions {
   proxies?: readonly Partial<ProxyJson>[];
   /** Where toxicity rolls, jitter and slice sizes come from; default Math.random. */
   random?: () => number;
+  /**
+   * Read sockets in large shared slabs (default true): much less CPU per byte; false falls back
+   * to plain 'data' events (kept for comparison and as the path used where Node internals differ).
+   */
+  slabReads?: boolean;
   /** Called with unexpected (non-API) errors of request handlers; default: ignored (they answer 500). */
   onInternalError?: (e: unknown) => void;
 }
@@ -45,6 +50,7 @@ export async function startProxyServer(opts: ProxyServerOptions = {}): Promise<P
   const registry = new ProxyRegistry({
     now: () => performance.now(),
     random: opts.random ?? Math.random,
+    slabReads: opts.slabReads ?? true,
   });
   const server = http.createServer(
     { keepAliveTimeout: 60_000 },

@@ -442,6 +442,34 @@ describe('robustness', () => {
     }
   });
 
+  it('server-to-client bulk data arrives intact (sha-256) to a slow reader, with and without a toxic', async () => {
+    const data = randomBytes(24 * 2 ** 20);
+    const srv = await tcpServer((s) => s.end(data));
+    try {
+      const { proxy, port } = await proxyTo(srv.port);
+      for (const withToxic of [false, true]) {
+        if (withToxic) await proxy.addToxic(toxic('latency', { latency: 5, jitter: 5 }));
+        const c = await open(port);
+        // A reader that stalls now and then, so that the proxy has to hold back and resume.
+        let reads = 0;
+        c.socket.on('data', () => {
+          if (++reads % 20 === 0) {
+            c.socket.pause();
+            setTimeout(() => c.socket.resume(), 5);
+          }
+        });
+        await c.closed;
+        const got = c.received();
+        expect(got.length).toBe(data.length);
+        expect(createHash('sha256').update(got).digest('hex')).toBe(
+          createHash('sha256').update(data).digest('hex'),
+        );
+      }
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('a client reset, an idle client, and an unreachable upstream leave no connection behind', async () => {
     const { proxy, port } = await proxyTo(echo.port);
     const reset = await open(port);
@@ -485,5 +513,33 @@ describe('robustness', () => {
     for (const c of conns) await c.closed;
     expect(await eventually(() => activeTimers() <= timersBefore)).toBe(true);
     expect(server.connectionCount()).toBe(0);
+  });
+});
+
+describe('plain reads (slabReads: false), the fallback path', () => {
+  it('relays bulk data intact both ways', async () => {
+    const plain = await startProxyServer({ port: 0, slabReads: false });
+    const data = randomBytes(8 * 2 ** 20);
+    const srv = await tcpServer((s) => {
+      const h = createHash('sha256');
+      s.on('data', (c: Buffer) => h.update(c));
+      s.on('end', () => s.end(Buffer.concat([Buffer.from(h.digest('hex')), data])));
+    });
+    try {
+      const p = await new Toxiproxy(plain.url).createProxy({
+        name: 'plain',
+        listen: '127.0.0.1:0',
+        upstream: `127.0.0.1:${srv.port}`,
+      });
+      const c = await connect(portOf(p.listen));
+      c.socket.end(data);
+      await c.closed;
+      const got = c.received();
+      expect(got.subarray(0, 64).toString()).toBe(createHash('sha256').update(data).digest('hex'));
+      expect(got.subarray(64).equals(data)).toBe(true);
+    } finally {
+      await plain.close();
+      await srv.close();
+    }
   });
 });
