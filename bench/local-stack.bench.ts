@@ -37,20 +37,37 @@ for (let i = 0; i < ROUNDS + 1; i++) {
   const down = performance.now() - t1;
   // Round 0 builds the cached template cluster (initdb): reported, not counted.
   if (i > 0) ups.push(up);
-  console.log(`${i === 0 ? 'warm' : String(i).padStart(4)}   ${(up / 1000).toFixed(2).padStart(10)} s   ${(down / 1000).toFixed(2)} s`);
+  console.log(
+    `${i === 0 ? 'warm' : String(i).padStart(4)}   ${(up / 1000).toFixed(2).padStart(10)} s   ${(down / 1000).toFixed(2)} s`,
+  );
 }
 await rm(stateDir, { recursive: true, force: true });
 ups.sort((a, b) => a - b);
 const median = ups[Math.floor(ups.length / 2)] as number;
-console.log(`local up -> healthy: median ${(median / 1000).toFixed(2)} s, worst ${((ups.at(-1) as number) / 1000).toFixed(2)} s; goal < 3 s: ${median < 3000 ? 'met' : 'NOT met'}`);
+console.log(
+  `local up -> healthy: median ${(median / 1000).toFixed(2)} s, worst ${((ups.at(-1) as number) / 1000).toFixed(2)} s; goal < 3 s: ${median < 3000 ? 'met' : 'NOT met'}`,
+);
 
 const reports = await mkdtemp(path.join(tmpdir(), 'auditchaos-bench-reports-'));
 const t = performance.now();
-const r = await execa(process.execPath, [path.resolve(import.meta.dirname, '../bin/auditchaos.js'), 'run', 'scenarios/quickstart.yml', '--quiet', '--reports-dir', reports], {
-  cwd: path.resolve(import.meta.dirname, '..'),
-  reject: false,
-  env: { NO_COLOR: '1' },
-});
+const r = await execa(
+  process.execPath,
+  [
+    path.resolve(import.meta.dirname, '../bin/auditchaos.js'),
+    'run',
+    'scenarios/quickstart.yml',
+    '--quiet',
+    '--reports-dir',
+    reports,
+  ],
+  {
+    cwd: path.resolve(import.meta.dirname, '..'),
+    reject: false,
+    env: { NO_COLOR: '1' },
+  },
+);
 const wall = (performance.now() - t) / 1000;
-console.log(`quickstart (10 s workload) wall time: ${wall.toFixed(1)} s, exit ${r.exitCode}; goal < 30 s: ${wall < 30 && r.exitCode === 0 ? 'met' : 'NOT met'}`);
+console.log(
+  `quickstart (10 s workload) wall time: ${wall.toFixed(1)} s, exit ${r.exitCode}; goal < 30 s: ${wall < 30 && r.exitCode === 0 ? 'met' : 'NOT met'}`,
+);
 await rm(reports, { recursive: true, force: true });

@@ -4,13 +4,13 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ExitCode, InterruptedError, isAuditChaosError, ScenarioError } from '../errors.ts';
-import { commands } from './commands/index.ts';
+import { loadCommands } from './commands/index.ts';
 import type { CliContext } from './context.ts';
 import { makeOutput, type Output } from './output.ts';
 
 export const VERSION = '0.1.0';
 
-export function buildProgram(ctx: CliContext): Command {
+export async function buildProgram(ctx: CliContext, args: readonly string[] = []): Promise<Command> {
   const program = new Command('auditchaos')
     .version(VERSION)
     .description('Chaos-testing harness for audit logs: does every acknowledged entry survive?')
@@ -31,7 +31,7 @@ Examples:
 
 Exit codes: 0 pass, 1 violation, 2 bad input, 3 environment, 4 inconclusive, 70 internal error, 130 interrupted.`,
     );
-  for (const register of commands) register(program, ctx);
+  for (const register of await loadCommands(args)) register(program, ctx);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
@@ -63,6 +63,13 @@ export function reportError(e: unknown, output: Output): ExitCode {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `auditchaos ... | head`: a reader that goes away is not an error worth a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
   const output = makeOutput();
   const abort = new AbortController();
   let exitCode: ExitCode = ExitCode.ok;
@@ -88,7 +95,7 @@ export async function main(argv: string[]): Promise<void> {
     },
   };
   try {
-    await buildProgram(ctx).parseAsync(argv);
+    await (await buildProgram(ctx, argv.slice(2))).parseAsync(argv);
     if (abort.signal.aborted && exitCode === ExitCode.ok) exitCode = ExitCode.interrupted;
   } catch (e) {
     exitCode = abort.signal.aborted ? ExitCode.interrupted : reportError(e, output);

@@ -35,10 +35,17 @@ export function createStack(
   }
 }
 
-function createComposeStack(_opts: {
+function createComposeStack(opts: {
   runId: string;
   loaded: LoadedScenario;
   log: (line: string) => void;
 }): Stack {
-  throw new Error('compose runtime: wiring pending');
+  const { scenario, dir } = opts.loaded;
+  const named = path.resolve(dir, scenario.stack.compose);
+  // The default (../compose/stack.yml) is right for scenarios in scenarios/; elsewhere, the shipped file.
+  const composeFile =
+    existsSync(named) || scenario.stack.compose !== DEFAULT_SCENARIO_COMPOSE ? named : DEFAULT_COMPOSE_FILE;
+  return new ComposeStack({ runId: opts.runId, scenario, composeFile, log: opts.log });
 }
+
+const DEFAULT_SCENARIO_COMPOSE = '../compose/stack.yml';

@@ -1,26 +1,27 @@
 import type { RegisterCommand } from '../context.ts';
-import { registerDoctor } from './doctor-command.ts';
-import { registerDown } from './down-command.ts';
-import { pendingCommand } from './pending.ts';
-import { registerProxy } from './proxy-command.ts';
-import { registerReport } from './report-command.ts';
-import { registerRun } from './run-command.ts';
-import { registerScan } from './scan-command.ts';
-import { registerSchema } from './schema-command.ts';
-import { registerServe } from './serve-command.ts';
-import { registerUp } from './up-command.ts';
-import { registerValidate } from './validate-command.ts';
 
-/** Every command of the CLI, in the order `--help` lists them. */
-export const commands: RegisterCommand[] = [
-  registerRun,
-  registerValidate,
-  registerScan,
-  registerUp,
-  registerDown,
-  registerProxy,
-  registerServe,
-  registerSchema,
-  registerDoctor,
-  registerReport,
+/**
+ * Every command of the CLI, in the order `--help` lists them, each loaded on demand: a child
+ * process such as `auditchaos proxy` or `auditchaos serve` loads only its own command's modules.
+ */
+const COMMANDS: [name: string, load: () => Promise<RegisterCommand>][] = [
+  ['run', async () => (await import('./run-command.ts')).registerRun],
+  ['validate', async () => (await import('./validate-command.ts')).registerValidate],
+  ['scan', async () => (await import('./scan-command.ts')).registerScan],
+  ['up', async () => (await import('./up-command.ts')).registerUp],
+  ['down', async () => (await import('./down-command.ts')).registerDown],
+  ['proxy', async () => (await import('./proxy-command.ts')).registerProxy],
+  ['serve', async () => (await import('./serve-command.ts')).registerServe],
+  ['schema', async () => (await import('./schema-command.ts')).registerSchema],
+  ['doctor', async () => (await import('./doctor-command.ts')).registerDoctor],
+  ['report', async () => (await import('./report-command.ts')).registerReport],
 ];
+
+export const COMMAND_NAMES = COMMANDS.map(([name]) => name);
+
+/** The commands to register for these arguments: the one named, or all (help, typos, no command). */
+export async function loadCommands(args: readonly string[]): Promise<RegisterCommand[]> {
+  const named = COMMANDS.find(([name]) => name === args[0]);
+  const wanted = named ? [named] : COMMANDS;
+  return Promise.all(wanted.map(([, load]) => load()));
+}

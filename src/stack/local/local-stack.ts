@@ -45,7 +45,6 @@ export class LocalStack implements Stack {
   private postgres: PostgresServer | undefined;
   private proxy: ChildService | undefined;
   private services: ChildService[] = [];
-  private servicePorts: number[] = [];
   private balancer: Balancer | undefined;
   private ep: StackEndpoints | undefined;
   private readonly ownerPassword = 'owner-' + Math.random().toString(36).slice(2, 10);
@@ -99,7 +98,6 @@ export class LocalStack implements Stack {
 
     const replicas = this.scenario.stack.replicas;
     const servicePorts = await Promise.all(Array.from({ length: replicas }, () => freePort()));
-    this.servicePorts = servicePorts;
     if (replicas > 1)
       this.balancer = await startBalancer(() => servicePorts.filter((_, i) => this.services[i]?.running));
     const serviceAddr = replicas > 1 ? `127.0.0.1:${this.balancer?.port}` : `127.0.0.1:${servicePorts[0]}`;
