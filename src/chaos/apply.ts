@@ -19,8 +19,9 @@ export async function applyFault(f: Fault, id: string, t: FaultTargets): Promise
         toxicity: f.toxicity,
       });
     case 'partition':
-      // blackhole: the timeout toxic with timeout 0 holds every byte until healed (no RST, as a
-      // real partition); reset: reset_peer answers every packet with a TCP reset.
+      // blackhole: the timeout toxic with timeout 0 drops every byte silently until healed (no RST,
+      // as a real partition; healing closes the connections it hit, as Toxiproxy does);
+      // reset: reset_peer answers the next packet of each connection with a TCP reset.
       return t.network.addToxics(f.proxy, name, {
         type: f.mode === 'blackhole' ? 'timeout' : 'reset_peer',
         attributes: { timeout: 0 },

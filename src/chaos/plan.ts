@@ -1,5 +1,5 @@
 /** The fault plan: the scenario's faults expanded (repeats, seeded start jitter) into timed windows. Pure. */
-import { deriveSeed, seededRandom } from '../random.ts';
+import { seededRandom, streamOf, uniform } from '../random.ts';
 import type { Fault } from '../scenario/schema.ts';
 
 export interface PlannedFault {
@@ -12,12 +12,12 @@ export interface PlannedFault {
 }
 
 export function planFaults(faults: readonly Fault[], seed: number): PlannedFault[] {
-  const rnd = seededRandom(deriveSeed(seed, 'faults'));
+  const rnd = seededRandom(seed, streamOf('faults'));
   const plan: PlannedFault[] = [];
   faults.forEach((fault, i) => {
     const count = fault.count ?? 1;
     for (let k = 0; k < count; k++) {
-      const jitter = fault.startJitter ? Math.round(rnd.next() * fault.startJitter) : 0;
+      const jitter = fault.startJitter ? Math.round(uniform(rnd) * fault.startJitter) : 0;
       plan.push({
         id: count > 1 ? `f${i + 1}.${k + 1}` : `f${i + 1}`,
         fault,

@@ -4,7 +4,8 @@
  * prove the checks would have caught each defect.
  */
 import path from 'node:path';
-import { deriveSeed, seededRandom } from '../random.ts';
+import { seededRandom, streamOf, uniform } from '../random.ts';
+import { openSource } from '../scan/open-source.ts';
 import { recipeFromSettings } from '../scan/recipe.ts';
 import { scanEntries, scanLog } from '../scan/scan.ts';
 import type { CheckpointSet, Finding, LedgerOp, LogEntry, LogSource, SourceItem } from '../scan/types.ts';
@@ -12,7 +13,6 @@ import { isUnreadable } from '../scan/types.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import type { StackEndpoints } from '../stack/types.ts';
 import { type CanaryResult, runCanaries } from './canaries.ts';
-import { openLogSource } from './open-source.ts';
 
 /** How many entries the canaries are planted among (the start of the log). */
 const CANARY_SAMPLE = 5000;
@@ -77,23 +77,16 @@ export async function scanStep(opts: ScanStepOptions): Promise<ScanStepResult> {
   const recipe = await recipeFromSettings(scenario.scan.chain, opts.scenarioDir);
   let opened: LogSource;
   try {
-    opened = await openLogSource(
+    const spec =
       src.kind === 'postgres'
-        ? {
-            kind: 'postgres',
-            url: src.url ?? endpoints.databaseUrl ?? '',
-            table: src.table,
-            mapping: scenario.scan.mapping,
-          }
+        ? (src.url ?? endpoints.databaseUrl ?? '')
         : src.kind === 'http'
-          ? {
-              kind: 'http',
-              url: src.url ?? endpoints.serviceDirectUrl ?? endpoints.serviceUrl,
-              path: src.path,
-              mapping: scenario.scan.mapping,
-            }
-          : { kind: 'jsonl', path: path.resolve(opts.scenarioDir, src.path), mapping: scenario.scan.mapping },
-    );
+          ? new URL(src.path, src.url ?? endpoints.serviceDirectUrl ?? endpoints.serviceUrl).toString()
+          : path.resolve(opts.scenarioDir, src.path);
+    opened = await openSource(spec, {
+      mapping: scenario.scan.mapping,
+      ...(src.kind === 'postgres' ? { table: src.table } : {}),
+    });
   } catch (e) {
     return failed(`could not open the log: ${(e as Error).message}`, started);
   }
@@ -127,10 +120,10 @@ export async function scanStep(opts: ScanStepOptions): Promise<ScanStepResult> {
     };
   }
 
-  const rnd = seededRandom(deriveSeed(opts.seed, 'canaries'));
+  const rnd = seededRandom(opts.seed, streamOf('canaries'));
   const check = async (entries: LogEntry[]) => (await scanEntries(entries, { recipe })).findings;
   const { results, skipped } = await runCanaries(sample, check, {
-    pick: (n) => rnd.int(n),
+    pick: (n) => Math.floor(uniform(rnd) * n),
     rechain: (es, from) => {
       for (let i = from; i < es.length; i++) {
         const e = es[i] as LogEntry;

@@ -5,8 +5,8 @@
  */
 import pg from 'pg';
 import { EnvironmentError } from '../errors.ts';
+import { redactUrl } from '../redact-url.ts';
 import type { FlawMode } from './flaws.ts';
-import { redactUrl } from './redact.ts';
 
 export const OWNER_ROLE = 'auditlog_owner';
 export const WRITER_ROLE = 'auditlog_writer';

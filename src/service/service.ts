@@ -6,10 +6,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EnvironmentError } from '../errors.ts';
+import { redactUrl } from '../redact-url.ts';
 import type { FlawMode } from './flaws.ts';
 import { createHandler } from './http.ts';
 import { migrate } from './migrate.ts';
-import { redactUrl } from './redact.ts';
 import { CheckpointSigner } from './signing.ts';
 import { AuditStore } from './store.ts';
 

@@ -17,8 +17,8 @@ const sha256Hex: (text: string) => string =
         )
     : (text) => crypto.createHash('sha256').update(text).digest('hex');
 
+import { seededRandom } from '../random.ts';
 import type { Scenario } from '../scenario/schema.ts';
-import { seededRandom } from './prng.ts';
 import { compileTextTemplate } from './template.ts';
 
 export type WorkloadSpec = Scenario['workload'];
