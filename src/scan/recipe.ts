@@ -16,6 +16,8 @@ import type { LogEntry } from './types.ts';
 export interface HashRecipe {
   /** For reports: "reference-v1", "sha512(seq,eventId)", "module ./my-recipe.js". */
   readonly name: string;
+  /** 'reference-v1' only for referenceRecipe(): sources may then supply the hashes themselves. */
+  readonly id?: string;
   /** prev_hash of the first entry, lowercase hex. */
   readonly genesis: string;
   /** The hash the entry should carry, lowercase hex. */
@@ -45,11 +47,14 @@ export function makeHasher(algorithm: Algorithm): (prevHex: string, body: string
   };
 }
 
+export const REFERENCE_RECIPE_ID = 'reference-v1';
+
 /** The reference chain format v1 (reference-chain.ts), byte-identical to referenceHash(). */
 export function referenceRecipe(): HashRecipe {
   const h = makeHasher('sha256');
   return {
     name: 'reference-v1 (sha256 over seq, event_id, ts, actor, action, payload)',
+    id: REFERENCE_RECIPE_ID,
     genesis: GENESIS_PREV_HASH,
     hash: (prevHash, e) => h(prevHash, fastEntryBody(e)),
   };

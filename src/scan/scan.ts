@@ -4,18 +4,19 @@
  * scanEntries() runs the same pipeline over entries already in memory (the run's canaries).
  */
 import { FINDING_KINDS, type FindingKind } from '../scenario/vocabulary.ts';
-import { createChainCheck } from './checks/chain.ts';
+import { type ChainCheck, createChainCheck } from './checks/chain.ts';
 import type { Check, Emit } from './checks/check.ts';
 import { createCheckpointCheck } from './checks/checkpoint.ts';
 import { createDuplicateCheck } from './checks/duplicate.ts';
 import { buildLedger, createLedgerCheck, type Ledger } from './checks/ledger.ts';
 import { createPartialCheck, REQUIRED_FIELDS } from './checks/partial.ts';
-import { type HashRecipe, referenceRecipe } from './recipe.ts';
+import { type HashRecipe, REFERENCE_RECIPE_ID, referenceRecipe } from './recipe.ts';
 import { batchesOf, fromArray } from './sources/array.ts';
 import { fileSpillStore } from './spill-file.ts';
 import {
   type CheckpointSet,
   type Finding,
+  type HashedBatch,
   isUnreadable,
   type LedgerOp,
   type LogSource,
@@ -109,9 +110,11 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
   const checks: Check[] = [];
   const checksRun: CheckRun[] = [];
   const chainUnavailable = source.notAvailable?.chain;
+  let chain: ChainCheck | undefined;
   if (chainUnavailable) checksRun.push({ name: 'chain', ran: false, reason: chainUnavailable });
   else {
-    checks.push(createChainCheck(emit, { recipe }));
+    chain = createChainCheck(emit, { recipe });
+    checks.push(chain);
     checksRun.push({ name: 'chain', ran: true });
   }
   const ledger =
@@ -158,9 +161,16 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
     if (item?.line !== undefined) p.line = item.line;
     opts.onProgress?.(p);
   };
-  const n = checks.length;
+  // With the reference recipe, a source that hashes cheaply itself hands the chain check its hashes.
+  const hashedBy =
+    chain && recipe.id === REFERENCE_RECIPE_ID && source.referenceHashedBatches ? chain : undefined;
+  const rest = hashedBy ? checks.filter((c) => c !== hashedBy) : checks;
+  const n = rest.length;
+  const stream: AsyncIterable<HashedBatch> = hashedBy
+    ? source.referenceHashedBatches!(signal)
+    : plainBatches(batchesOf(source, signal));
   try {
-    for await (const batch of batchesOf(source, signal)) {
+    for await (const { items: batch, hashes } of stream) {
       signal?.throwIfAborted();
       for (let b = 0; b < batch.length; b++) {
         const item = batch[b]!;
@@ -170,7 +180,9 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
           if (firstSeq === undefined) firstSeq = item.seq;
           lastSeq = item.seq;
         }
-        for (let c = 0; c < n; c++) checks[c]!.observe(item);
+        // The chain check is first in `checks`: the findings' order is the same either way.
+        if (hashedBy) hashedBy.observeHashed(item, hashes?.[b]);
+        for (let c = 0; c < n; c++) rest[c]!.observe(item);
       }
       if (opts.onProgress && now() >= nextProgress) {
         nextProgress = now() + interval;
@@ -206,6 +218,10 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
   if (ledger) result.ledger = { ops: ledger.ops.size, ...ledger.counts };
   result.verdict = verdictOf(result);
   return result;
+}
+
+async function* plainBatches(batches: AsyncIterable<SourceItem[]>): AsyncIterable<HashedBatch> {
+  for await (const items of batches) yield { items };
 }
 
 /** pass: no violation and evidence enough; fail: a violation; unknown: no evidence either way. */

@@ -45,10 +45,22 @@ export interface LogSource {
   entries(signal?: AbortSignal): AsyncIterable<SourceItem>;
   /** Optional, faster: the same items in log order, in arrays (saves an await per entry). */
   batches?(signal?: AbortSignal): AsyncIterable<SourceItem[]>;
+  /**
+   * Optional, fastest: the same items as batches(), each batch with, per item, its reference
+   * chain v1 hash (referenceHash(prevHash, entry)) when the source could compute it more cheaply
+   * than the recipe (undefined where it did not). scanLog uses it only with referenceRecipe().
+   */
+  referenceHashedBatches?(signal?: AbortSignal): AsyncIterable<HashedBatch>;
   /** Checks this source cannot feed, with the reason (e.g. chain: "table has no hash column"). */
   readonly notAvailable?: Readonly<Partial<Record<'chain', string>>>;
   /** Releases connections, when the source holds any (Postgres). */
   close?(): Promise<void>;
+}
+
+/** A batch of items; hashes[i], when present, is the reference hash recomputed for items[i]. */
+export interface HashedBatch {
+  items: SourceItem[];
+  hashes?: (string | undefined)[];
 }
 
 export type Severity = 'violation' | 'warning' | 'info';

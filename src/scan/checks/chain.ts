@@ -25,11 +25,15 @@ export interface ChainCheckOptions {
   recipe: HashRecipe;
 }
 
-export function createChainCheck(emit: Emit, opts: ChainCheckOptions): Check {
+/** observeHashed(item, hash): item with the hash the recipe would compute for it, when known. */
+export type ChainCheck = Check & { observeHashed(item: SourceItem, recomputed: string | undefined): void };
+
+export function createChainCheck(emit: Emit, opts: ChainCheckOptions): ChainCheck {
   const { recipe } = opts;
   let prev: Seen | undefined;
   let started = false;
   let held: LogEntry | undefined;
+  let heldHash: string | undefined;
   /** The previous item was unreadable: its hash is unknown, the next link cannot be checked. */
   let linkUnknown = false;
   /** An unreadable item without a seq came before: any higher seq is acceptable next. */
@@ -40,11 +44,11 @@ export function createChainCheck(emit: Emit, opts: ChainCheckOptions): Check {
   const report = (e: LogEntry, message: string, extra: { expected?: string; found?: string } = {}) =>
     emit(finding('broken-chain', CHECK, { seq: e.seq, line: e.line, eventId: e.eventId, message, ...extra }));
 
-  function checkContent(e: LogEntry): boolean {
+  function checkContent(e: LogEntry, known: string | undefined): boolean {
     if (e.hash === '') return false; // the partial check reports the empty field
     let recomputed: string;
     try {
-      recomputed = recipe.hash(e.prevHash, e);
+      recomputed = known ?? recipe.hash(e.prevHash, e);
     } catch (err) {
       report(e, `the hash of seq ${e.seq} cannot be recomputed: ${(err as Error).message}`);
       return true;
@@ -100,8 +104,8 @@ export function createChainCheck(emit: Emit, opts: ChainCheckOptions): Check {
     );
   }
 
-  function process(e: LogEntry): void {
-    const contentBad = checkContent(e);
+  function process(e: LogEntry, known: string | undefined): void {
+    const contentBad = checkContent(e, known);
     const p = prev;
     if (p === undefined) {
       if (!started && e.prevHash !== '' && e.prevHash !== recipe.genesis) {
@@ -161,43 +165,51 @@ export function createChainCheck(emit: Emit, opts: ChainCheckOptions): Check {
     return !seqLoose && h.seq > prev.seq + 1 && next.seq === prev.seq + 1;
   }
 
+  function observeHashed(item: SourceItem, recomputed: string | undefined) {
+    if (isUnreadable(item)) {
+      if (held) {
+        process(held, heldHash);
+        held = undefined;
+      }
+      started = true;
+      linkUnknown = true;
+      if (item.seq !== undefined && (prev === undefined || item.seq > prev.seq)) {
+        prev = { seq: item.seq, hash: '', prevHash: '', contentBad: false, children: 0 };
+      } else {
+        seqLoose = true;
+      }
+      return;
+    }
+    const h = held;
+    if (h === undefined) {
+      held = item;
+      heldHash = recomputed;
+      return;
+    }
+    const hHash = heldHash;
+    held = undefined;
+    if (isSwap(h, item)) {
+      report(item, `seq ${item.seq} is stored after seq ${h.seq}: a swapped pair, entries out of order`, {
+        expected: String(item.seq),
+        found: String(h.seq),
+      });
+      process(item, recomputed);
+      process(h, hHash);
+      return;
+    }
+    process(h, hHash);
+    held = item;
+    heldHash = recomputed;
+  }
+
   return {
     name: CHECK,
     observe(item: SourceItem) {
-      if (isUnreadable(item)) {
-        if (held) {
-          process(held);
-          held = undefined;
-        }
-        started = true;
-        linkUnknown = true;
-        if (item.seq !== undefined && (prev === undefined || item.seq > prev.seq)) {
-          prev = { seq: item.seq, hash: '', prevHash: '', contentBad: false, children: 0 };
-        } else {
-          seqLoose = true;
-        }
-        return;
-      }
-      const h = held;
-      if (h === undefined) {
-        held = item;
-        return;
-      }
-      held = undefined;
-      if (isSwap(h, item)) {
-        report(item, `seq ${item.seq} is stored after seq ${h.seq}: a swapped pair, entries out of order`, {
-          expected: String(item.seq),
-          found: String(h.seq),
-        });
-        process(item);
-        process(h);
-        return;
-      }
-      process(h);
-      held = item;
+      observeHashed(item, undefined);
     },
+    observeHashed,
     finish() {
-      if (held) process(held);
+      if (held) process(held, heldHash);
       held = undefined;
     },
   };

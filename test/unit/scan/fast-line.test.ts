@@ -1,0 +1,121 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newReferenceLine, parseReferenceLine } from '../../../src/scan/fast-line.ts';
+import { referenceLines, toJsonLine, writeJsonl } from '../../../src/scan/generate.ts';
+import { jcs, referenceHash } from '../../../src/scan/reference-chain.ts';
+import { scanLog } from '../../../src/scan/scan.ts';
+import { jsonlSource } from '../../../src/scan/sources/jsonl.ts';
+import type { HashedBatch, LogEntry, SourceItem } from '../../../src/scan/types.ts';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'auditchaos-fast-line-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const base = [...referenceLines({ count: 6, payloadBytes: 8 })];
+const canonical = base.map((b) => b.line);
+
+/** Lines in and out of the canonical subset; some valid entries, some not, some hash-mismatching. */
+const awkward: string[] = [
+  ...canonical,
+  toJsonLine(base[0]!.entry), // non-canonical key order at the top: fast path, body rebuilt
+  canonical[1]!.replace('"payload":{', '"payload":{"zz":1.5e300,'), // keys out of order: slow path
+  canonical[1]!.replace('"payload":{', '"payload":{"a":1.5,"b":-0,"c":1e21,"d":100000000000000000000,'),
+  canonical[1]!.replace(
+    '"payload":{',
+    '"payload":{"a":"\\u001f\\n\\"\\\\","b":"\\u000a","c":"\\/","d":"\\u00e9",',
+  ),
+  canonical[1]!.replace('"payload":{', '"payload":{"a":"é","b":"\\ud800","c":[1,[2,{}],[]],"d":null,'),
+  canonical[1]!.replace('"payload":{', '"payload":{"1":true,"10":false,"2":null,'),
+  canonical[1]!.replace('"payload":{', '"payload":{"a":1,"a":2,'),
+  canonical[2]!.replace('"seq":3', '"seq":"3"'),
+  canonical[2]!.replace('"seq":3', '"seq":-0'),
+  canonical[2]!.replace('"seq":3', '"seq":3.0'),
+  canonical[2]!.replace('"seq":3', '"seq": 3'),
+  canonical[2]!.replace('"actor":"user-3"', '"actor":"us\\u0065r-3"'),
+  canonical[2]!.replace('"actor":"user-3"', '"actor":"user\\t3"'),
+  canonical[2]!.replace('"actor":"user-3"', '"actor":3'),
+  canonical[2]!.replace('"actor":"user-3",', ''),
+  canonical[2]!.replace('{"action"', '{"extra":1,"action"'),
+  canonical[2]!.replace('"payload":{', '"payload":"x","payload":{'),
+  canonical[3]!.replace(/"payload":\{[^}]*\}/, '"payload":null'),
+  canonical[3]!.replace(/"payload":\{[^}]*\}/, '"payload":""'),
+  canonical[3]!.replace(/"payload":\{[^}]*\}/, '"payload":[]'),
+  canonical[3]!.replace('"prev_hash":"', '"prev_hash":"zz'),
+  `${canonical[4]!} `,
+  canonical[4]!.slice(0, -1),
+  '',
+  '   ',
+  'null',
+  '{}',
+];
+
+const strip = (items: SourceItem[]) => items.map((i) => JSON.parse(JSON.stringify(i)) as unknown);
+
+async function collect(file: string, fastPath: boolean, chunkBytes: number) {
+  const src = await jsonlSource(file, { fastPath, chunkBytes });
+  const items: SourceItem[] = [];
+  for await (const b of src.batches!()) items.push(...b);
+  const hashed: HashedBatch[] = [];
+  if (src.referenceHashedBatches) for await (const b of src.referenceHashedBatches()) hashed.push(b);
+  return { items, hashed };
+}
+
+describe('the canonical-line fast path', () => {
+  it('accepts only lines whose value texts are their own canonical JSON', () => {
+    const ref = newReferenceLine();
+    for (const l of canonical) expect(parseReferenceLine(l, 0, l.length, ref)).toBe(true);
+    const accepted = awkward
+      .slice(canonical.length + 1)
+      .filter((l) => parseReferenceLine(l, 0, l.length, ref));
+    // Accepted among the awkward ones: only those equal to their canonical form after a round trip.
+    for (const l of accepted) {
+      const rec = JSON.parse(l) as Record<string, unknown>;
+      expect(jcs(rec.payload)).toBe(l.slice(l.indexOf('"payload":') + 10, l.indexOf(',"seq"')));
+    }
+  });
+
+  it('reads the same items as JSON.parse, and hashes as referenceHash, on awkward lines and any chunking', async () => {
+    const file = path.join(dir, 'awkward.jsonl');
+    await writeJsonl(file, awkward);
+    const slow = await collect(file, false, 1 << 16);
+    expect(slow.hashed).toEqual([]);
+    for (const chunkBytes of [1 << 16, 97, 7]) {
+      const fast = await collect(file, true, chunkBytes);
+      expect(strip(fast.items)).toEqual(strip(slow.items));
+      const hashed = fast.hashed.flatMap((b) => b.items.map((item, i) => ({ item, h: b.hashes?.[i] })));
+      expect(strip(hashed.map((x) => x.item))).toEqual(strip(slow.items));
+      let known = 0;
+      for (const { item, h } of hashed) {
+        if (h === undefined) continue;
+        known++;
+        const e = item as LogEntry;
+        expect(h).toBe(referenceHash(e.prevHash, e));
+      }
+      expect(known).toBeGreaterThan(canonical.length);
+    }
+  });
+
+  it('gives the same findings with and without the fast path on a damaged log', async () => {
+    const file = path.join(dir, 'damaged.jsonl');
+    const lines = [...referenceLines({ count: 300, payloadBytes: 16 })].map((b) => b.line);
+    lines[10] = lines[10]!.replace('"ok":true', '"ok":false'); // content edit
+    lines.splice(50, 1); // deletion
+    [lines[100], lines[101]] = [lines[101]!, lines[100]!]; // swap
+    lines[150] = lines[150]!.replace(/"payload":\{[^}]*\}/, '"payload":{"b":1,"a":2}'); // non-canonical
+    lines[200] = '{"seq": 201, broken';
+    lines.push(lines[20]!); // duplicate
+    await writeJsonl(file, lines);
+    const fast = await scanLog({ source: await jsonlSource(file) });
+    const slow = await scanLog({ source: await jsonlSource(file, { fastPath: false }) });
+    const view = (r: typeof fast) => ({ ...r, durationMs: 0 });
+    expect(view(fast)).toEqual(view(slow));
+    expect(fast.findings.length).toBeGreaterThanOrEqual(6);
+    expect(fast.verdict.status).toBe('fail');
+  });
+});
