@@ -40,11 +40,17 @@ function startRun(file: string, env: Record<string, string>, reports: string) {
     timeout: 120_000,
   });
   let out = '';
-  const started = new Promise<void>((resolve) => {
-    child.stdout?.on('data', (b: Buffer) => {
+  const started = new Promise<void>((resolve, reject) => {
+    const onData = (b: Buffer) => {
       out += b.toString();
       if (/phase workload/.test(out)) resolve();
-    });
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.then(
+      (r) => reject(new Error(`run ended before its workload began (exit ${r.exitCode}):\n${out}`)),
+      reject,
+    );
   });
   return { child, started, output: () => out };
 }
