@@ -100,7 +100,7 @@ function scanNumber(s: string, p: number, end: number, intOnly: boolean): number
 function keyLess(s: string, as: number, ae: number, bs: number, be: number): boolean {
   const la = ae - as;
   const lb = be - bs;
-  const n = la < lb ? la : lb;
+  const n = Math.min(la, lb);
   for (let i = 0; i < n; i++) {
     const x = s.charCodeAt(as + i);
     const y = s.charCodeAt(bs + i);
