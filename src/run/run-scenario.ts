@@ -5,6 +5,7 @@
  * down unless asked to keep it.
  */
 import { setMaxListeners } from 'node:events';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -74,9 +75,9 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
   const emit = (e: RunEvent) => sink.handle(e);
   const seed = opts.seed ?? scenario.seed ?? Math.floor(Math.random() * 2 ** 31);
   const runId = newRunId(scenario.name, started);
-  const reportDir = path.resolve(
-    opts.outDir ?? path.join(opts.reportsRoot, reportDirName(scenario.name, started)),
-  );
+  const reportDir = opts.outDir
+    ? path.resolve(opts.outDir)
+    : unusedDir(path.resolve(opts.reportsRoot, reportDirName(scenario.name, started)));
   const phases: Report['timings']['phases'] = [];
   let workloadT0 = 0; // run-clock time at which the workload clock starts
   const phase = (name: Parameters<typeof emitPhase>[0], detail?: string) => emitPhase(name, detail);
@@ -400,6 +401,13 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
   emit({ type: 'run-finished', at: at(), report, reportDir, exitCode });
   if (failure && !workload && !(failure instanceof AuditChaosError)) throw failure;
   return { report, reportDir, exitCode, keptStack };
+}
+
+/** The same scenario twice within a second must not share (and overwrite) a report folder. */
+function unusedDir(dir: string): string {
+  let candidate = dir;
+  for (let n = 2; existsSync(candidate); n++) candidate = `${dir}-${n}`;
+  return candidate;
 }
 
 function tamperVars(acked: LedgerOp[]): Record<string, string> {

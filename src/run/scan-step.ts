@@ -67,6 +67,16 @@ function sampling(source: LogSource, n: number): { source: LogSource; sample: Lo
       }
     };
   }
+  if (source.referenceHashedBatches) {
+    const hashed = source.referenceHashedBatches.bind(source);
+    wrapped.referenceHashedBatches = async function* (signal?: AbortSignal) {
+      sample.length = 0;
+      for await (const batch of hashed(signal)) {
+        if (sample.length < n) for (const item of batch.items) keep(item);
+        yield batch;
+      }
+    };
+  }
   return { sample, source: wrapped };
 }
 
