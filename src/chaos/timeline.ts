@@ -2,6 +2,7 @@
  * Executes the fault plan against the clock: each fault applied at its offset and healed after
  * its duration, actual times recorded. Every active fault is healed on abort and at the end.
  */
+import { sleep } from '../sleep.ts';
 import type { FaultRecord } from './fault-log.ts';
 import { faultParams, faultTarget, type PlannedFault } from './plan.ts';
 import type { Heal } from './toxiproxy-faults.ts';
@@ -20,18 +21,7 @@ export interface TimelineOptions extends TimelineEvents {
   signal?: AbortSignal;
 }
 
-const sleepUntil = (clock: () => number, t: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const wait = t - clock();
-    if (wait <= 0 || signal?.aborted) return resolve();
-    const timer = setTimeout(done, wait);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+const sleepUntil = (clock: () => number, t: number, signal?: AbortSignal) => sleep(t - clock(), signal);
 
 function errorText(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);

@@ -18,6 +18,8 @@ import {
   invariantResults,
   otherThresholds,
   verdictHeadline,
+  WORKLOAD_COLUMNS,
+  workloadRow,
 } from './invariants.ts';
 import type { RenderOptions } from './json.ts';
 import { FINDINGS_SHOWN_PER_KIND } from './markdown.ts';
@@ -181,25 +183,7 @@ export function renderHtml(input: Report, opts: RenderOptions = {}): string {
         `<figcaption>Write latency (p50, p99) per second, in milliseconds.</figcaption></figure>`,
     );
   }
-  S.push(
-    table(
-      ['attempted', 'acknowledged', 'failed', 'indeterminate', 'availability', 'p50', 'p90', 'p99', 'max'],
-      [
-        [
-          formatCount(r.ops.attempted),
-          formatCount(r.ops.ok),
-          formatCount(r.ops.fail),
-          formatCount(r.ops.indeterminate),
-          formatPercent(r.ops.availability),
-          formatMs(r.latency.p50),
-          formatMs(r.latency.p90),
-          formatMs(r.latency.p99),
-          formatMs(r.latency.max),
-        ].map(e),
-      ],
-      [0, 1, 2, 3, 4, 5, 6, 7, 8],
-    ),
-  );
+  S.push(table(WORKLOAD_COLUMNS, [workloadRow(r).map(e)], [0, 1, 2, 3, 4, 5, 6, 7, 8]));
 
   S.push('<h2 id="faults">Faults</h2>');
   if (r.faults.length === 0) S.push('<p class="muted">No faults were planned.</p>');

@@ -2,6 +2,7 @@
  * What every renderer shows the same way: each invariant's result, the other thresholds, and
  * small formatters. Derived from a Report only, so md, html, junit and the terminal agree.
  */
+import { FINDING_KINDS } from '../scenario/vocabulary.ts';
 import {
   INVARIANTS,
   type InvariantSpec,
@@ -127,23 +128,38 @@ export function activeFaultsOf(f: ReportFinding): string[] {
 
 /** Findings grouped by kind, in taxonomy order (violations first). */
 export function findingsByKind(report: Report): Map<string, ReportFinding[]> {
-  const order = [
-    'missing',
-    'partial',
-    'broken-chain',
-    'duplicate',
-    'unexpected',
-    'rollback',
-    'tamper-undetected',
-    'tamper-detected',
-    'indeterminate',
-  ];
   const groups = new Map<string, ReportFinding[]>();
-  for (const kind of order) {
+  for (const kind of FINDING_KINDS) {
     const fs = report.findings.filter((f) => f.kind === kind);
     if (fs.length) groups.set(kind, fs);
   }
   return groups;
+}
+
+/** The workload's numbers as one table row, shared by the md and html renderers. */
+export const WORKLOAD_COLUMNS = [
+  'attempted',
+  'acknowledged',
+  'failed',
+  'indeterminate',
+  'availability',
+  'p50',
+  'p90',
+  'p99',
+  'max',
+];
+export function workloadRow(r: Report): string[] {
+  return [
+    formatCount(r.ops.attempted),
+    formatCount(r.ops.ok),
+    formatCount(r.ops.fail),
+    formatCount(r.ops.indeterminate),
+    formatPercent(r.ops.availability),
+    formatMs(r.latency.p50),
+    formatMs(r.latency.p90),
+    formatMs(r.latency.p99),
+    formatMs(r.latency.max),
+  ];
 }
 
 export function verdictHeadline(report: Report): string {

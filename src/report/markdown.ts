@@ -7,11 +7,12 @@ import {
   formatClock,
   formatCount,
   formatMs,
-  formatPercent,
   formatThresholdActual,
   invariantResults,
   otherThresholds,
   verdictHeadline,
+  WORKLOAD_COLUMNS,
+  workloadRow,
 } from './invariants.ts';
 import type { RenderOptions } from './json.ts';
 import type { Report } from './model.ts';
@@ -71,25 +72,7 @@ export function renderMarkdown(input: Report, opts: RenderOptions = {}): string 
   }
 
   L.push('## Workload', '');
-  L.push(
-    ...table(
-      ['attempted', 'acknowledged', 'failed', 'indeterminate', 'availability', 'p50', 'p90', 'p99', 'max'],
-      [
-        [
-          formatCount(r.ops.attempted),
-          formatCount(r.ops.ok),
-          formatCount(r.ops.fail),
-          formatCount(r.ops.indeterminate),
-          formatPercent(r.ops.availability),
-          formatMs(r.latency.p50),
-          formatMs(r.latency.p90),
-          formatMs(r.latency.p99),
-          formatMs(r.latency.max),
-        ],
-      ],
-    ),
-    '',
-  );
+  L.push(...table(WORKLOAD_COLUMNS, [workloadRow(r)]), '');
   if (r.timings.phases.length) {
     L.push(
       `Phases: ${r.timings.phases.map((p) => `${p.name} ${formatClock(p.startMs)}-${formatClock(p.endMs)}`).join(', ')}.`,

@@ -27,7 +27,7 @@ import type { RuntimeChoice } from '../stack/select.ts';
 import type { Stack, StackEndpoints } from '../stack/types.ts';
 import { attributeTamper } from '../tamper/attribute.ts';
 import { runTamperProbes, type TamperRecord } from '../tamper/probes.ts';
-import { runWorkload, type WorkloadResult } from '../workload/index.ts';
+import { runWorkload, type SecondStats, type WorkloadResult } from '../workload/index.ts';
 import { newRunId } from './run-id.ts';
 import { type ScanStepResult, scanStep } from './scan-step.ts';
 import { evaluate, type ThresholdResult } from './verdict.ts';
@@ -166,17 +166,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
             totals.ok += s.ok;
             totals.fail += s.errors;
             totals.indeterminate += s.indeterminate;
-            emit({
-              type: 'stats',
-              at: at(),
-              t: s.t,
-              ok: s.ok,
-              errors: s.errors,
-              indeterminate: s.indeterminate,
-              p50: s.p50,
-              p99: s.p99,
-              totals: { ...totals },
-            });
+            emit({ type: 'stats', at: at(), ...seriesPoint(s), totals: { ...totals } });
           },
         }),
         runTimeline({
@@ -347,14 +337,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
             max: workload.latency.max,
           }
         : { p50: null, p90: null, p99: null, max: null },
-    series: (workload?.series ?? []).map((s) => ({
-      t: s.t,
-      ok: s.ok,
-      errors: s.errors,
-      indeterminate: s.indeterminate,
-      p50: s.p50,
-      p99: s.p99,
-    })),
+    series: (workload?.series ?? []).map(seriesPoint),
     faults,
     tamper: probes.map(toReportTamper),
     checkpoints: {
@@ -408,6 +391,11 @@ function unusedDir(dir: string): string {
   let candidate = dir;
   for (let n = 2; existsSync(candidate); n++) candidate = `${dir}-${n}`;
   return candidate;
+}
+
+/** One second of the workload as the report and the live view keep it. */
+function seriesPoint(s: SecondStats): Report['series'][number] {
+  return { t: s.t, ok: s.ok, errors: s.errors, indeterminate: s.indeterminate, p50: s.p50, p99: s.p99 };
 }
 
 function tamperVars(acked: LedgerOp[]): Record<string, string> {

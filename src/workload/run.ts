@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { v7 as uuidv7 } from 'uuid';
 import type { AttemptDetail, LedgerOp, OpOutcome } from '../scan/types.ts';
+import { sleep } from '../sleep.ts';
 import { type CheckpointPollResult, pollCheckpoints } from './checkpoints.ts';
 import type { HttpClient } from './http-client.ts';
 import { attemptOutcome, backoffMs, opOutcome, shouldRetry } from './outcome.ts';
@@ -60,18 +61,6 @@ export interface WorkloadResult {
   aborted: boolean;
   checkpoints?: CheckpointPollResult;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 /** The reply's seq, top level or under `entry`, when the body is a JSON object that has one. */
 function replySeq(body: string): number | undefined {
