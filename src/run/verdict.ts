@@ -122,7 +122,13 @@ export function evaluate(input: VerdictInput): { thresholds: ThresholdResult[]; 
 
   const failed = thresholds.filter((t) => !t.pass);
   // A failed invariant is a fail even when other evidence is missing; missing evidence alone is unknown.
-  const violations = failed.filter((t) => !(t.name === 'canaries' && input.canaries?.planted === 0));
+  // A threshold that could not be measured (nothing attempted, no latency sample) is missing
+  // evidence, not a violation.
+  const violations = failed.filter(
+    (t) => t.actual !== null && !(t.name === 'canaries' && input.canaries?.planted === 0),
+  );
+  for (const t of failed)
+    if (t.actual === null) unknown.push(`${t.name} could not be measured: ${t.display ?? 'no data'}`);
   if (violations.length && !input.interrupted) {
     return {
       thresholds,

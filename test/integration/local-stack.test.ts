@@ -98,6 +98,16 @@ describe('LocalStack (real PostgreSQL, built-in proxy, reference service as proc
     expect(await postUntilStored(ep.serviceUrl, 'svc-back')).toBe(201);
   });
 
+  it('a taken proxy port is an environment error naming the port, before anything starts', async () => {
+    const other = new LocalStack({ runId: 'local-test-2', scenario, stateDir });
+    const err = await other.up().catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      exitCode: 3,
+      message: 'port 28080 (proxy "api") is already in use on 127.0.0.1',
+    });
+    await other.down();
+  });
+
   it('down leaves no process, port, state file or temp dir behind', async () => {
     const logs = await mkdtemp(path.join(tmpdir(), 'auditchaos-logs-'));
     const files = await stack.collectLogs(logs);

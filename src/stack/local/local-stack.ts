@@ -14,7 +14,7 @@ import { parseHostPort } from '../../scenario/units.ts';
 import { RunStateFile } from '../state.ts';
 import type { DbFaultMode, ServiceFaultMode, Stack, StackEndpoints } from '../types.ts';
 import { type Balancer, startBalancer } from './balancer.ts';
-import { freePort } from './free-port.ts';
+import { freePort, portFree } from './free-port.ts';
 import { PostgresServer } from './postgres.ts';
 import { ChildService } from './service-process.ts';
 
@@ -63,6 +63,15 @@ export class LocalStack implements Stack {
   }
 
   async up(signal?: AbortSignal): Promise<StackEndpoints> {
+    // Before anything starts: a taken proxy port is the most common reason a run cannot begin.
+    for (const p of this.scenario.proxies) {
+      const port = parseHostPort(p.listen)?.port;
+      if (port !== undefined && !(await portFree(port))) {
+        throw new EnvironmentError(`port ${port} (proxy "${p.name}") is already in use on 127.0.0.1`, {
+          hint: 'stop what uses it (a stack left up? try `auditchaos down`), or change proxies[].listen',
+        });
+      }
+    }
     const workDir = await mkdtemp(path.join(tmpdir(), `auditchaos-${this.runId}-`));
     // PostgreSQL may run as an unprivileged user (as root, initdb refuses): it must reach pg/ inside.
     await chmod(workDir, 0o711);

@@ -51,6 +51,13 @@ describe('evaluate', () => {
     ).toBe('fail');
   });
 
+  it('an unmeasurable threshold is missing evidence, not a violation', () => {
+    const r = evaluate({ ...base, ops: { attempted: 0, ok: 0 }, latency: undefined });
+    expect(r.verdict.status).toBe('unknown');
+    expect(r.verdict.reasons.join('\n')).toMatch(/availability could not be measured: nothing attempted/);
+    expect(r.verdict.reasons.join('\n')).toMatch(/latency.p99 could not be measured: no samples/);
+  });
+
   it('is unknown, never pass, without evidence', () => {
     expect(
       evaluate({
