@@ -17,6 +17,7 @@ import {
   formatThresholdActual,
   invariantResults,
   otherThresholds,
+  thresholdStatus,
   verdictHeadline,
   WORKLOAD_COLUMNS,
   workloadRow,
@@ -158,7 +159,7 @@ export function renderHtml(input: Report, opts: RenderOptions = {}): string {
         ],
         ...otherThresholds(r).map((t) => [
           `<strong>${e(t.name)}</strong> <span class="muted">expected ${e(t.expected)}</span>`,
-          BADGE[t.pass ? 'pass' : 'fail'],
+          BADGE[thresholdStatus(t)],
           t.actual === null && t.pass ? '' : `actual ${e(formatThresholdActual(t))}`,
         ]),
       ],

@@ -71,6 +71,12 @@ export function canaryResult(report: Report): CanaryResult {
   return { status: c.planted > 0 && c.caught === c.planted ? 'pass' : 'fail', summary };
 }
 
+/** A threshold that could not be measured (actual null while not passing) is not checked, not failed. */
+export function thresholdStatus(t: ThresholdResult): CheckStatus {
+  if (t.pass) return 'pass';
+  return t.actual === null ? 'skipped' : 'fail';
+}
+
 export function formatThresholdActual(t: ThresholdResult): string {
   if (t.actual === null) return 'not measured';
   if (typeof t.actual === 'string') return t.actual;

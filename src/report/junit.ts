@@ -10,6 +10,7 @@ import {
   formatThresholdActual,
   invariantResults,
   otherThresholds,
+  thresholdStatus,
 } from './invariants.ts';
 import type { RenderOptions } from './json.ts';
 import type { Report, ReportFinding } from './model.ts';
@@ -80,7 +81,12 @@ export function junitCases(r: Report): JunitCase[] {
     cases.push({
       classname: `${suite}.thresholds`,
       name: `${t.name} ${t.expected}`,
-      result: t.pass ? { kind: 'pass' } : { kind: 'failure', type: 'threshold', message, body: message },
+      result:
+        thresholdStatus(t) === 'pass'
+          ? { kind: 'pass' }
+          : thresholdStatus(t) === 'skipped'
+            ? { kind: 'skipped', message }
+            : { kind: 'failure', type: 'threshold', message, body: message },
     });
   }
   const reasons = r.verdict.reasons.join('\n');

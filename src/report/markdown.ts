@@ -10,6 +10,7 @@ import {
   formatThresholdActual,
   invariantResults,
   otherThresholds,
+  thresholdStatus,
   verdictHeadline,
   WORKLOAD_COLUMNS,
   workloadRow,
@@ -65,7 +66,12 @@ export function renderMarkdown(input: Report, opts: RenderOptions = {}): string 
     L.push(
       ...table(
         ['threshold', 'expected', 'actual', 'result'],
-        others.map((t) => [t.name, t.expected, formatThresholdActual(t), t.pass ? 'PASS' : '**FAIL**']),
+        others.map((t) => [
+          t.name,
+          t.expected,
+          formatThresholdActual(t),
+          ({ pass: 'PASS', fail: '**FAIL**', skipped: 'not checked' } as const)[thresholdStatus(t)],
+        ]),
       ),
       '',
     );

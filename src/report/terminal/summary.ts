@@ -10,6 +10,7 @@ import {
   formatThresholdActual,
   invariantResults,
   otherThresholds,
+  thresholdStatus,
   verdictHeadline,
 } from '../invariants.ts';
 import type { Report } from '../model.ts';
@@ -41,7 +42,7 @@ export function renderSummary(report: Report, opts: SummaryOptions): string {
   for (const t of otherThresholds(report))
     rows.push([
       t.name,
-      t.pass ? 'pass' : 'fail',
+      thresholdStatus(t),
       t.actual === null && t.pass
         ? `expected ${t.expected}`
         : `expected ${t.expected}, actual ${formatThresholdActual(t)}`,
