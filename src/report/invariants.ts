@@ -100,6 +100,8 @@ export function formatPercent(v: number | null | undefined): string {
 
 /** mm:ss (or h:mm:ss) of a duration in ms. */
 export function formatClock(ms: number): string {
+  // Before the workload started (stack up, proxies): shown as a countdown, -00:03.
+  if (ms <= -1000) return `-${formatClock(-ms)}`;
   const total = Math.max(0, Math.floor(ms / 1000));
   const h = Math.floor(total / 3600);
   const m = Math.floor((total % 3600) / 60);

@@ -81,7 +81,7 @@ export function renderMarkdown(input: Report, opts: RenderOptions = {}): string 
   L.push(...table(WORKLOAD_COLUMNS, [workloadRow(r)]), '');
   if (r.timings.phases.length) {
     L.push(
-      `Phases: ${r.timings.phases.map((p) => `${p.name} ${formatClock(p.startMs)}-${formatClock(p.endMs)}`).join(', ')}.`,
+      `Phases: ${r.timings.phases.map((p) => `${p.name} ${formatClock(p.startMs)} to ${formatClock(p.endMs)}`).join(', ')}.`,
       '',
     );
   }
