@@ -1,7 +1,8 @@
 /**
  * Scanner benchmark (`npm run bench -- scan`): entries/s for a JSONL file and a Postgres table of
  * 1,000,000 reference entries, peak RSS, and, measured in the same run, the floor: one SHA-256 per
- * entry over the same line bytes with node:crypto alone. Postgres is read both ways (COPY and a
+ * entry over the same line bytes with node:crypto alone. JSONL is scanned with the worker pool (the
+ * default) and on one thread (workers: 0). Postgres is read both ways (COPY and a
  * cursor). Memory flatness: peak RSS of a scan of 1M vs 5M entries from a generated stream.
  * Each scan runs in a fresh child process so that its peak RSS is its own. CPU time is shown next
  * to wall time: on a shared machine the CPU-time ratio is the steadier number.
@@ -18,6 +19,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createDuplicateCheck } from '../src/scan/checks/duplicate.ts';
 import { eventIdFor, referenceLines } from '../src/scan/generate.ts';
+import { defaultWorkerCount } from '../src/scan/parallel.ts';
 import { scanLog } from '../src/scan/scan.ts';
 import { jsonlSource } from '../src/scan/sources/jsonl.ts';
 import { splitLines } from '../src/scan/sources/lines.ts';
@@ -67,7 +69,8 @@ function generated(n: number): LogSource {
 async function child(mode: string, arg: string, extra?: string): Promise<void> {
   const s = measureStart();
   let source: LogSource;
-  if (mode === 'jsonl') source = await jsonlSource(arg);
+  // jsonl with extra "1": one thread (workers: 0), the path before the worker pool, for the same-run ratio
+  if (mode === 'jsonl') source = await jsonlSource(arg, extra === '1' ? { workers: 0 } : {});
   else if (mode === 'pg') source = await postgresSource({ url: arg, method: extra as 'copy' | 'cursor' });
   else source = generated(Number(arg));
   const r = await scanLog({ source });
@@ -199,7 +202,9 @@ async function main(): Promise<void> {
     );
     const fl = await floor(file);
     const js = await runChild('jsonl', file);
-    if (js.findings !== 0) throw new Error(`the clean JSONL log produced ${js.findings} findings`);
+    const js1 = await runChild('jsonl', file, '1');
+    for (const m of [js, js1])
+      if (m.findings !== 0) throw new Error(`the clean JSONL log produced ${m.findings} findings`);
     server = await PostgresServer.create();
     s = measureStart();
     await loadPostgres(server.url(), file);
@@ -213,23 +218,28 @@ async function main(): Promise<void> {
 
     console.log('');
     console.log(
-      '| what                         | entries   | wall s | entries/s (wall) | entries/s (CPU) | peak RSS MB |',
+      '| what                            | entries   | wall s | entries/s (wall) | entries/s (CPU) | peak RSS MB |',
     );
     console.log(
-      '| ---------------------------- | --------- | ------ | ---------------- | --------------- | ----------- |',
+      '| ------------------------------- | --------- | ------ | ---------------- | --------------- | ----------- |',
     );
     const row = (name: string, m: { entries: number; wallMs: number; cpuMs: number; maxRssMB?: number }) =>
       console.log(
-        `| ${name.padEnd(28)} | ${fmt(m.entries).padStart(9)} | ${(m.wallMs / 1000).toFixed(2).padStart(6)} | ${fmt(rate(m)).padStart(16)} | ${fmt(cpuRate(m)).padStart(15)} | ${m.maxRssMB === undefined ? '          -' : m.maxRssMB.toFixed(0).padStart(11)} |`,
+        `| ${name.padEnd(31)} | ${fmt(m.entries).padStart(9)} | ${(m.wallMs / 1000).toFixed(2).padStart(6)} | ${fmt(rate(m)).padStart(16)} | ${fmt(cpuRate(m)).padStart(15)} | ${m.maxRssMB === undefined ? '          -' : m.maxRssMB.toFixed(0).padStart(11)} |`,
       );
+    const workerCount = defaultWorkerCount();
     row('floor: sha256 per line', fl);
-    row('scan JSONL', js);
+    row(`scan JSONL (${workerCount} worker)`, js);
+    row('scan JSONL (one thread)', js1);
     row('scan Postgres (COPY)', copy);
     row('scan Postgres (cursor)', cursor);
     console.log('');
     console.log(
-      `JSONL vs floor: ${(js.wallMs / fl.wallMs).toFixed(2)}x wall, ${(js.cpuMs / fl.cpuMs).toFixed(2)}x CPU (goal <= 3x); ` +
-        `JSONL ${fmt(rate(js))}/s (goal >= 500,000/s)`,
+      `JSONL vs floor: ${(js.wallMs / fl.wallMs).toFixed(2)}x wall (goal <= 3x); ` +
+        `JSONL ${fmt(rate(js))}/s (goal >= 500,000/s); workers vs one thread: ${(js1.wallMs / js.wallMs).toFixed(2)}x faster (wall)`,
+    );
+    console.log(
+      'CPU columns count every thread of the process (JSONL with workers: both threads); Postgres has no worker path',
     );
     const best = copy.wallMs <= cursor.wallMs ? 'COPY' : 'cursor';
     console.log(

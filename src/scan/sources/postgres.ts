@@ -8,6 +8,7 @@
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { EnvironmentError, UsageError } from '../../errors.ts';
+import { redactUrl } from '../../redact-url.ts';
 import type { EntryMapping } from '../../scenario/schema.ts';
 import { pgReferenceTs } from '../reference-chain.ts';
 import type { LogSource, SourceItem, UnreadableEntry } from '../types.ts';
@@ -26,17 +27,6 @@ export interface PostgresSourceOptions {
   /** Rows a FETCH (cursor method). */
   fetchSize?: number;
   connectTimeoutMs?: number;
-}
-
-/** postgres://user:***@host:port/db */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://(unparseable url)';
-  }
 }
 
 interface Column {

@@ -96,3 +96,19 @@ export function recordReader(
     return e as unknown as LogEntry;
   };
 }
+
+/** One line through the general path (JSON.parse + the record reader). */
+export function slowLineItem(read: RecordReader, text: string, lineNo: number): SourceItem {
+  let rec: unknown;
+  try {
+    rec = JSON.parse(text);
+  } catch (e) {
+    return {
+      unreadable: true,
+      line: lineNo,
+      reason: `not valid JSON (${(e as Error).message})`,
+      raw: text.length > 200 ? `${text.slice(0, 200)}...` : text,
+    };
+  }
+  return read(rec, lineNo, text);
+}

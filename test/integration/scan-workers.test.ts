@@ -1,0 +1,156 @@
+/**
+ * The scanner's worker threads (src/scan/parallel.ts) against the single-thread path: the same
+ * items, the same findings in the same order, byte for byte, on damaged JSONL logs (plain and gzip,
+ * blocks cut at many places); no thread left behind when a scan ends, is aborted or its consumer
+ * stops early; a dying worker only costs speed. (Postgres has no worker path: see docs/scan.md.)
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonlBlock } from '../../src/scan/block-work.ts';
+import { referenceLines, toJsonLine, writeJsonl } from '../../src/scan/generate.ts';
+import {
+  type BlockReply,
+  decodeBlock,
+  lineBlocks,
+  liveScanWorkers,
+  ScanWorkerPool,
+  scanWorkerStats,
+  throughPool,
+} from '../../src/scan/parallel.ts';
+import { type ScanResult, scanLog } from '../../src/scan/scan.ts';
+import { jsonlSource } from '../../src/scan/sources/jsonl.ts';
+import type { LogSource, SourceItem } from '../../src/scan/types.ts';
+
+const N = 20_000;
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'auditchaos-scan-workers-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A damaged log: every kind of line the JSONL source distinguishes, and defects for every check. */
+function damagedLines(): string[] {
+  const gen = [...referenceLines({ count: N, payloadBytes: 24 })];
+  const lines = gen.map((b) => b.line);
+  lines[10] = lines[10]!.replace('"ok":true', '"ok":false'); // content edit
+  lines.splice(500, 3); // a gap
+  [lines[1000], lines[1001]] = [lines[1001]!, lines[1000]!]; // swapped pair
+  lines[1500] = lines[1500]!.replace(/"payload":\{[^}]*\}/, '"payload":{"b":1,"a":[1.5,-0,1e21]}');
+  lines[2000] = '{"seq": 2001, broken';
+  lines[2500] = toJsonLine(gen[2500]!.entry); // other key order
+  lines[3000] = lines[3000]!.replace('"actor":"', '"actor":"\\u00e9\\n'); // escapes, hash now wrong
+  lines[3500] = `${lines[3500]!.replace('"payload":{', '"payload":{"name":"zoë 😀",')}\r`; // UTF-8, CRLF
+  lines[4000] = lines[4000]!.replace(/"actor":"[^"]*"/, '"actor":""'); // partial
+  lines[4500] = lines[4500]!.replace('"seq":', '"seq": '); // whitespace: general path
+  lines.splice(5000, 0, '', '   ', 'null', '{}');
+  lines[9000] = lines[9000]!.replace(/"prev_hash":"[0-9a-f]{4}/, '"prev_hash":"ffff'); // broken link
+  lines.push(lines[20]!); // duplicate id
+  lines.push(lines[12_000]!.slice(0, -1)); // truncated last line, no newline at the end
+  return lines;
+}
+
+const view = (r: ScanResult) => JSON.stringify({ ...r, durationMs: 0 });
+
+async function items(source: LogSource): Promise<SourceItem[]> {
+  const out: SourceItem[] = [];
+  for await (const b of source.referenceHashedBatches!()) out.push(...b.items);
+  return out;
+}
+
+describe('scan with worker threads', () => {
+  it('JSONL: the same items and findings as one thread, plain and gzip, blocks cut anywhere', async () => {
+    const lines = damagedLines();
+    const file = path.join(dir, 'damaged.jsonl');
+    const gz = path.join(dir, 'damaged.jsonl.gz');
+    const written = await writeJsonl(file, lines);
+    await writeJsonl(gz, lines, { gzip: true });
+    // the last line has no newline: rewrite it without one
+    const { truncate, stat } = await import('node:fs/promises');
+    await truncate(file, (await stat(file)).size - 1);
+    expect(written).toBe(lines.length);
+
+    const single = await scanLog({ source: await jsonlSource(file, { workers: 0 }) });
+    expect(single.findings.length).toBeGreaterThanOrEqual(10);
+    expect(new Set(single.findings.map((f) => f.kind))).toEqual(
+      new Set(['broken-chain', 'partial', 'duplicate']),
+    );
+    for (const [f, chunkBytes] of [
+      [file, 65_536],
+      [file, 7_777],
+      [gz, 50_000],
+    ] as const) {
+      const opts = { workers: 1, parallelMinBytes: 1, chunkBytes, waitForWorkers: true };
+      const before = scanWorkerStats().workerBlocks;
+      const par = await scanLog({ source: await jsonlSource(f, opts) });
+      expect(scanWorkerStats().workerBlocks).toBeGreaterThan(before);
+      expect(view(par)).toBe(view(single).replace(JSON.stringify(file), JSON.stringify(f)));
+      expect(await items(await jsonlSource(f, opts))).toEqual(
+        await items(await jsonlSource(file, { workers: 0 })),
+      );
+      expect(liveScanWorkers()).toBe(0);
+    }
+  });
+
+  it('JSONL: workers are torn down when the scan is aborted or its consumer stops', async () => {
+    const file = path.join(dir, 'clean.jsonl');
+    await writeJsonl(
+      file,
+      [...referenceLines({ count: N, payloadBytes: 24 })].map((b) => b.line),
+    );
+    const opts = { workers: 1, parallelMinBytes: 1, chunkBytes: 32_768, waitForWorkers: true };
+    const ac = new AbortController();
+    const aborted = scanLog({
+      source: await jsonlSource(file, opts),
+      signal: ac.signal,
+      progressIntervalMs: 0,
+      onProgress: (p) => {
+        if (p.entries > 2000) ac.abort(new Error('stop here'));
+      },
+    });
+    await expect(aborted).rejects.toThrow('stop here');
+    expect(liveScanWorkers()).toBe(0);
+
+    const source = await jsonlSource(file, opts);
+    let batches = 0;
+    for await (const _ of source.referenceHashedBatches!()) if (++batches === 3) break;
+    expect(liveScanWorkers()).toBe(0);
+  });
+
+  it('a worker that dies only costs speed: its blocks are done on the main thread', async () => {
+    const file = path.join(dir, 'clean.jsonl');
+    await writeJsonl(
+      file,
+      [...referenceLines({ count: 3000, payloadBytes: 24 })].map((b) => b.line),
+    );
+    const { createReadStream } = await import('node:fs');
+    const run = async (makePool: () => ScanWorkerPool) => {
+      const out: BlockReply[] = [];
+      const blocks = lineBlocks(createReadStream(file, { highWaterMark: 16_384 }) as AsyncIterable<Buffer>);
+      for await (const r of throughPool(
+        blocks,
+        makePool,
+        decodeBlock,
+        jsonlBlock,
+        (_t: string, reply: BlockReply) => reply,
+        { waitForWorkers: true },
+      ))
+        out.push(r);
+      return out;
+    };
+    // says it is ready, then exits on the first block it is sent
+    const dying = `const { parentPort } = require('node:worker_threads');
+      parentPort.on('message', () => process.exit(3)); parentPort.postMessage('ready');`;
+    const before = scanWorkerStats().workerBlocks;
+    const viaDying = await run(() => new ScanWorkerPool(1, dying));
+    expect(scanWorkerStats().workerBlocks).toBeGreaterThan(before);
+    expect(liveScanWorkers()).toBe(0);
+    const viaWorker = await run(() => new ScanWorkerPool(1));
+    expect(viaDying.length).toBeGreaterThan(10);
+    expect(viaDying).toEqual(viaWorker);
+  });
+});
