@@ -18,12 +18,28 @@ const files = readdirSync(dir)
 console.log(
   `auditchaos benchmarks: node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, ${new Date().toISOString()}`,
 );
+/**
+ * The compose bench needs the stack's images. Where none are named, the offline build script
+ * provides them (it builds what is missing; a no-op when they exist), as CI does.
+ */
+async function composeEnv(): Promise<Record<string, string>> {
+  if (process.env.AUDITCHAOS_POSTGRES_IMAGE) return {};
+  const r = await execa('bash', [path.join(dir, '../scripts/offline-images.sh'), '--env'], { reject: false });
+  if (r.exitCode !== 0) return {};
+  const env: Record<string, string> = {};
+  for (const m of r.stdout.matchAll(/^export (\w+)=(\S+)$/gm))
+    env[m[1] as string] = (m[2] as string).replace(/^'|'$/g, '');
+  return env;
+}
+
 let failed = 0;
 for (const f of files) {
   console.log(`\n## ${f.replace(/\.bench\.ts$/, '')}\n`);
+  const env = f.startsWith('compose') ? await composeEnv() : {};
   const r = await execa(process.execPath, ['--import', 'tsx', '--expose-gc', path.join(dir, f)], {
     stdio: 'inherit',
     reject: false,
+    env,
   });
   if (r.exitCode !== 0) {
     failed++;
