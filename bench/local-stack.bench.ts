@@ -17,8 +17,8 @@ name: bench-local
 description: local runtime bring-up benchmark
 stack: { runtime: local }
 proxies:
-  - { name: api, listen: 127.0.0.1:48080, upstream: auditlog:8080 }
-  - { name: db, listen: 127.0.0.1:45432, upstream: postgres:5432 }
+  - { name: api, listen: 127.0.0.1:24080, upstream: auditlog:8080 }
+  - { name: db, listen: 127.0.0.1:24432, upstream: postgres:5432 }
 workload: { rate: 1/s, duration: 1s }
 `,
   'bench.yml',

@@ -26,8 +26,8 @@ name: elsewhere
 description: the stack that the external runtime attaches to
 stack: { runtime: local }
 proxies:
-  - { name: api, listen: 127.0.0.1:37080, upstream: auditlog:8080 }
-  - { name: db, listen: 127.0.0.1:34432, upstream: postgres:5432 }
+  - { name: api, listen: 127.0.0.1:22080, upstream: auditlog:8080 }
+  - { name: db, listen: 127.0.0.1:22432, upstream: postgres:5432 }
 workload: { rate: 1/s, duration: 1s }
 `,
       'x.yml',
@@ -52,8 +52,8 @@ stack:
   runtime: external
   external: { toxiproxy: "${ep.toxiproxyUrl}", service: "${ep.serviceUrl}", database: "${ep.databaseUrl}" }
 proxies:
-  - { name: api, listen: 127.0.0.1:37080, upstream: auditlog:8080 }
-  - { name: db, listen: 127.0.0.1:34432, upstream: postgres:5432 }
+  - { name: api, listen: 127.0.0.1:22080, upstream: auditlog:8080 }
+  - { name: db, listen: 127.0.0.1:22432, upstream: postgres:5432 }
 workload: { writers: 4, rate: 50/s, duration: 3s, timeout: 1s }
 faults:
   - { at: 500ms, for: 700ms, kind: db-down, mode: proxy }

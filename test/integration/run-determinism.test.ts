@@ -21,8 +21,8 @@ name: tiny
 description: two seconds of writes with a jittered latency fault, run twice with one seed
 stack: { runtime: local }
 proxies:
-  - { name: api, listen: 127.0.0.1:39080, upstream: auditlog:8080 }
-  - { name: db, listen: 127.0.0.1:36432, upstream: postgres:5432 }
+  - { name: api, listen: 127.0.0.1:23080, upstream: auditlog:8080 }
+  - { name: db, listen: 127.0.0.1:23432, upstream: postgres:5432 }
 workload: { writers: 4, rate: 40/s, duration: 2s }
 faults:
   - { at: 200ms, for: 300ms, every: 800ms, count: 2, startJitter: 200ms, kind: latency, proxy: db, latency: 5ms }

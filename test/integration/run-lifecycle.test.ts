@@ -60,7 +60,7 @@ describe('run lifecycle (real binary, local runtime)', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'auditchaos-life-'));
     const stateDir = path.join(dir, 'state');
     const reports = path.join(dir, 'reports');
-    const file = await scenarioFile(dir, 38080, 35432);
+    const file = await scenarioFile(dir, 21080, 21432);
     const run = startRun(file, { AUDITCHAOS_STATE_DIR: stateDir }, reports);
     await run.started;
     const states = await listRunStates(stateDir);
@@ -84,7 +84,7 @@ describe('run lifecycle (real binary, local runtime)', () => {
   it('a SIGKILLed CLI leaves its stack; `auditchaos down` sweeps processes, temp dirs and state', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'auditchaos-life-'));
     const stateDir = path.join(dir, 'state');
-    const file = await scenarioFile(dir, 38180, 35532);
+    const file = await scenarioFile(dir, 21180, 21532);
     const run = startRun(file, { AUDITCHAOS_STATE_DIR: stateDir }, path.join(dir, 'reports'));
     await run.started;
     const states = await listRunStates(stateDir);
