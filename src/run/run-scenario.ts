@@ -239,7 +239,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       });
     } else {
       failure = e;
-      log(`run failed: ${(e as Error).message}`, 'warn');
+      log(`run failed: ${describeFailure(e)}`, 'warn');
     }
   }
 
@@ -295,9 +295,8 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     canaries: scan?.canaries,
     tamper: probes,
     checksNotRun,
-    scanError:
-      scan?.error ??
-      (failure && !scan ? `the run stopped before the scan: ${(failure as Error).message}` : undefined),
+    scanError: scan?.error,
+    runError: failure && !scan ? describeFailure(failure) : undefined,
     interrupted,
   });
 
@@ -391,6 +390,12 @@ function unusedDir(dir: string): string {
   let candidate = dir;
   for (let n = 2; existsSync(candidate); n++) candidate = `${dir}-${n}`;
   return candidate;
+}
+
+/** The error and, for errors of ours, what to do about it: the report is where a user looks. */
+function describeFailure(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return e instanceof AuditChaosError && e.hint ? `${message} (what to do: ${e.hint})` : message;
 }
 
 /** One second of the workload as the report and the live view keep it. */

@@ -37,6 +37,8 @@ export interface VerdictInput {
   /** Checks that could not run, with why. */
   checksNotRun: { name: string; reason: string }[];
   scanError?: string;
+  /** The run stopped before it could scan (the stack would not come up, ...). */
+  runError?: string;
   interrupted?: boolean;
 }
 
@@ -112,6 +114,7 @@ export function evaluate(input: VerdictInput): { thresholds: ThresholdResult[]; 
 
   const unknown: string[] = [];
   if (input.interrupted) unknown.push('the run was interrupted before it finished');
+  if (input.runError) unknown.push(`the run stopped before the scan: ${input.runError}`);
   if (input.scanError) unknown.push(`the log could not be read: ${input.scanError}`);
   if (input.ops.ok === 0) unknown.push('no write was acknowledged: there is no evidence to judge');
   for (const c of input.checksNotRun) unknown.push(`check "${c.name}" could not run: ${c.reason}`);

@@ -67,6 +67,9 @@ describe('evaluate', () => {
       }).verdict.status,
     ).toBe('unknown');
     expect(evaluate({ ...base, scanError: 'connection refused' }).verdict.status).toBe('unknown');
+    expect(evaluate({ ...base, runError: 'port 18080 is in use' }).verdict.reasons[0]).toBe(
+      'the run stopped before the scan: port 18080 is in use',
+    );
     expect(
       evaluate({ ...base, checksNotRun: [{ name: 'chain', reason: 'no hash column' }] }).verdict.status,
     ).toBe('unknown');
