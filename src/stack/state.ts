@@ -2,7 +2,7 @@
  * What a run started, written down as it starts it, so that `auditchaos down` can sweep leftovers
  * after a crash of the CLI (SIGKILL, power loss): one JSON file per run in the state directory.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -84,12 +84,18 @@ export async function listRunStates(dir = stateDir()): Promise<{ file: string; s
   return out;
 }
 
+/** Running, not a zombie: a killed process whose parent does not reap it lingers as Z. */
 export function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    try {
+      process.kill(pid, 0);
+      return process.platform !== 'linux';
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
   }
 }
 

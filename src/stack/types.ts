@@ -3,6 +3,9 @@
  * probes and the scan see only this: endpoints, database URLs, and the faults a runtime can do.
  */
 
+/** The database every runtime creates for the reference service (compose/stack.yml: POSTGRES_DB). */
+export const DB_NAME = 'auditlog';
+
 export type RuntimeKind = 'compose' | 'local' | 'external';
 export type DbFaultMode = 'stop' | 'kill' | 'pause';
 export type ServiceFaultMode = 'stop' | 'kill';

@@ -2,7 +2,8 @@ import path from 'node:path';
 import { ExitCode, UsageError } from '../../errors.ts';
 import type { RunOutcome } from '../../run/run-scenario.ts';
 import { readScenarioFile } from '../../scenario/read.ts';
-import { FLAW_MODES, type FlawMode, RUNTIMES, type RuntimeName } from '../../scenario/vocabulary.ts';
+import { FLAW_MODES, RUNTIMES, type RuntimeName } from '../../scenario/vocabulary.ts';
+import { parseFlaws } from '../../service/flaws.ts';
 import type { RegisterCommand } from '../context.ts';
 
 interface RunFlags {
@@ -14,21 +15,6 @@ interface RunFlags {
   keepStack?: boolean;
   json?: boolean;
   quiet?: boolean;
-}
-
-function parseFlawList(text: string): FlawMode[] {
-  const out: FlawMode[] = [];
-  for (const raw of text.split(',')) {
-    const name = raw.trim();
-    if (name === '' || name === 'none') continue;
-    if (!(FLAW_MODES as readonly string[]).includes(name)) {
-      throw new UsageError(`--flaws: unknown flaw mode "${name}"`, {
-        hint: `known: ${FLAW_MODES.join(', ')}`,
-      });
-    }
-    out.push(name as FlawMode);
-  }
-  return out;
 }
 
 /** Worst first: the exit code of several runs is that of the worst one. */
@@ -77,7 +63,7 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       const loaded = [];
       for (const f of files) loaded.push(await readScenarioFile(f));
       if (flags.flaws !== undefined) {
-        const flaws = parseFlawList(flags.flaws);
+        const flaws = parseFlaws(flags.flaws);
         for (const l of loaded) l.scenario.stack.flaws = flaws;
       }
 

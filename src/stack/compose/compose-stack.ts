@@ -12,9 +12,16 @@ import path from 'node:path';
 import { EnvironmentError } from '../../errors.ts';
 import type { Scenario } from '../../scenario/schema.ts';
 import { parseHostPort } from '../../scenario/units.ts';
+import { OWNER_ROLE } from '../../service/migrate.ts';
 import { freePort } from '../local/free-port.ts';
 import { RunStateFile } from '../state.ts';
-import type { DbFaultMode, ServiceFaultMode, Stack, StackEndpoints } from '../types.ts';
+import {
+  DB_NAME,
+  type DbFaultMode,
+  type ServiceFaultMode,
+  type Stack,
+  type StackEndpoints,
+} from '../types.ts';
 import {
   ComposeProject,
   type ComposeTool,
@@ -23,10 +30,6 @@ import {
   requireCompose,
 } from './compose-cli.ts';
 import { type ContainerInfo, DockerEngine, LABEL_ROLE, type Selector } from './docker-engine.ts';
-
-export const DB_NAME = 'auditlog';
-export const OWNER_ROLE = 'auditlog_owner';
-export const WRITER_ROLE = 'auditlog_writer';
 
 /** compose/stack.yml of this repository: the default when a scenario names none. */
 export const DEFAULT_COMPOSE_FILE = path.resolve(import.meta.dirname, '../../../compose/stack.yml');

@@ -11,16 +11,19 @@ import { Toxiproxy } from 'toxiproxy-node-client';
 import { EnvironmentError } from '../../errors.ts';
 import type { Scenario } from '../../scenario/schema.ts';
 import { parseHostPort } from '../../scenario/units.ts';
+import { OWNER_ROLE, WRITER_ROLE } from '../../service/migrate.ts';
 import { RunStateFile } from '../state.ts';
-import type { DbFaultMode, ServiceFaultMode, Stack, StackEndpoints } from '../types.ts';
+import {
+  DB_NAME,
+  type DbFaultMode,
+  type ServiceFaultMode,
+  type Stack,
+  type StackEndpoints,
+} from '../types.ts';
 import { type Balancer, startBalancer } from './balancer.ts';
 import { freePort, portFree } from './free-port.ts';
 import { PostgresServer } from './postgres.ts';
 import { ChildService } from './service-process.ts';
-
-export const DB_NAME = 'auditlog';
-export const OWNER_ROLE = 'auditlog_owner';
-export const WRITER_ROLE = 'auditlog_writer';
 
 export interface LocalStackOptions {
   runId: string;

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { EnvironmentError } from '../../errors.ts';
+import { isAlive } from '../state.ts';
 import { freePort } from './free-port.ts';
 
 const execFileP = promisify(execFile);
@@ -279,7 +280,7 @@ export class PostgresServer {
     const pids = this.lastFamily;
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (pids.every((p) => !alive(p))) return;
+      if (pids.every((p) => !isAlive(p))) return;
       await new Promise((r) => setTimeout(r, 20));
     }
     for (const p of pids) {
@@ -310,21 +311,6 @@ export class PostgresServer {
       await this.waitGroupGone();
     }
     if (this.ownsDataDir) await rm(path.dirname(this.dataDir), { recursive: true, force: true });
-  }
-}
-
-/** Running, not a zombie: a killed backend whose parent was not ours lingers as Z until reaped. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    try {
-      process.kill(pid, 0);
-      return process.platform !== 'linux';
-    } catch (e) {
-      return (e as NodeJS.ErrnoException).code === 'EPERM';
-    }
   }
 }
 
