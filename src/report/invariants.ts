@@ -55,7 +55,7 @@ export function invariantResults(report: Report): InvariantResult[] {
 
 /** Thresholds that are not finding counts (availability, latency.*): the invariants cover those. */
 export function otherThresholds(report: Report): ThresholdResult[] {
-  const keys = new Set(INVARIANTS.map((i) => i.expectKey));
+  const keys = new Set<string>(INVARIANTS.map((i) => i.expectKey));
   return report.thresholds.filter((t) => !keys.has(t.name));
 }
 

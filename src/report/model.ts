@@ -5,7 +5,7 @@
  * start unless a field says otherwise; wall-clock times are ISO 8601 UTC strings.
  */
 import { z } from 'zod';
-import { FINDING_KINDS, type FindingKind } from '../scenario/vocabulary.ts';
+import { FINDING_KINDS } from '../scenario/vocabulary.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -184,48 +184,4 @@ export function reportJsonSchema(): Record<string, unknown> {
   return { ...schema, $id: 'https://auditchaos.dev/schema/report-v1.json' };
 }
 
-/**
- * The invariants a run checks: the violation kinds of the finding taxonomy (DESIGN.md), each with
- * the scan check that produces it and the `expect` key that sets how many are allowed.
- */
-export interface InvariantSpec {
-  kind: FindingKind;
-  title: string;
-  check: string;
-  expectKey: string;
-}
-
-export const INVARIANTS: readonly InvariantSpec[] = [
-  { kind: 'missing', title: 'every acknowledged event is in the log', check: 'ledger', expectKey: 'missing' },
-  { kind: 'partial', title: 'no entry is truncated or incomplete', check: 'partial', expectKey: 'partial' },
-  {
-    kind: 'broken-chain',
-    title: 'the hash chain and sequence are intact',
-    check: 'chain',
-    expectKey: 'brokenChain',
-  },
-  {
-    kind: 'duplicate',
-    title: 'no event id is stored twice',
-    check: 'duplicate',
-    expectKey: 'duplicates',
-  },
-  {
-    kind: 'unexpected',
-    title: 'no entry that nobody wrote',
-    check: 'ledger',
-    expectKey: 'unexpected',
-  },
-  {
-    kind: 'rollback',
-    title: 'every signed checkpoint is still in the log',
-    check: 'checkpoint',
-    expectKey: 'rollback',
-  },
-  {
-    kind: 'tamper-undetected',
-    title: 'every successful tamper probe was detected',
-    check: 'tamper',
-    expectKey: 'tamperUndetected',
-  },
-];
+export { INVARIANTS, type InvariantSpec } from '../scenario/vocabulary.ts';

@@ -8,6 +8,7 @@
 import type { Finding, FindingKind } from '../scan/types.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { compare, parseComparison } from '../scenario/units.ts';
+import { INVARIANTS } from '../scenario/vocabulary.ts';
 import type { TamperRecord } from '../tamper/probes.ts';
 
 export interface ThresholdResult {
@@ -42,21 +43,11 @@ export interface VerdictInput {
   interrupted?: boolean;
 }
 
-const COUNT_KEYS: [keyof Scenario['expect'], FindingKind][] = [
-  ['missing', 'missing'],
-  ['partial', 'partial'],
-  ['brokenChain', 'broken-chain'],
-  ['duplicates', 'duplicate'],
-  ['unexpected', 'unexpected'],
-  ['rollback', 'rollback'],
-  ['tamperUndetected', 'tamper-undetected'],
-];
-
 export function evaluate(input: VerdictInput): { thresholds: ThresholdResult[]; verdict: Verdict } {
   const thresholds: ThresholdResult[] = [];
   const count = (k: FindingKind) => input.findings.filter((f) => f.kind === k).length;
-  for (const [key, kind] of COUNT_KEYS) {
-    const limit = input.expect[key] as number;
+  for (const { expectKey: key, kind } of INVARIANTS) {
+    const limit = input.expect[key];
     const actual = count(kind);
     thresholds.push({ name: key, expected: `<= ${limit}`, actual, pass: actual <= limit });
   }

@@ -25,6 +25,62 @@ export const FINDING_KINDS = [
 ] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 
+/** `expect` keys that limit a count of findings (the schema's expect block has one per invariant). */
+export type ExpectCountKey =
+  | 'missing'
+  | 'partial'
+  | 'brokenChain'
+  | 'duplicates'
+  | 'unexpected'
+  | 'rollback'
+  | 'tamperUndetected';
+
+/**
+ * The invariants a run checks: the violation kinds of the finding taxonomy (DESIGN.md), each with
+ * the scan check that produces it and the `expect` key that sets how many are allowed.
+ */
+export interface InvariantSpec {
+  kind: FindingKind;
+  title: string;
+  check: string;
+  expectKey: ExpectCountKey;
+}
+
+export const INVARIANTS: readonly InvariantSpec[] = [
+  { kind: 'missing', title: 'every acknowledged event is in the log', check: 'ledger', expectKey: 'missing' },
+  { kind: 'partial', title: 'no entry is truncated or incomplete', check: 'partial', expectKey: 'partial' },
+  {
+    kind: 'broken-chain',
+    title: 'the hash chain and sequence are intact',
+    check: 'chain',
+    expectKey: 'brokenChain',
+  },
+  {
+    kind: 'duplicate',
+    title: 'no event id is stored twice',
+    check: 'duplicate',
+    expectKey: 'duplicates',
+  },
+  {
+    kind: 'unexpected',
+    title: 'no entry that nobody wrote',
+    check: 'ledger',
+    expectKey: 'unexpected',
+  },
+  {
+    kind: 'rollback',
+    title: 'every signed checkpoint is still in the log',
+    check: 'checkpoint',
+    expectKey: 'rollback',
+  },
+  {
+    kind: 'tamper-undetected',
+    title: 'every successful tamper probe was detected',
+    check: 'tamper',
+    expectKey: 'tamperUndetected',
+  },
+];
+
 export const TOXIC_TYPES = [
   'latency',
   'bandwidth',

@@ -32,7 +32,7 @@ const parse = (xml: string) => parser.parse(xml) as { testsuites: { testsuite: S
 
 /** The test cases a report.json implies, independently of the renderer's own helpers. */
 function expectedCases(r: Report) {
-  const countThresholds = new Set(INVARIANTS.map((i) => i.expectKey));
+  const countThresholds = new Set<string>(INVARIANTS.map((i) => i.expectKey));
   return {
     invariants: INVARIANTS.map((i) => i.kind),
     thresholds: r.thresholds.filter((t) => !countThresholds.has(t.name)).map((t) => t.name),
