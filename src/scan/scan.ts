@@ -43,6 +43,14 @@ export interface ScanOptions {
   checkpoints?: CheckpointSet;
   /** Findings kept in the result (all are counted); default 1000. */
   maxFindings?: number;
+  /**
+   * Entries with seq <= lastSeq were in the log before the run: verified (chain, partial,
+   * duplicate) but never unexpected; those checks' findings on them carry `preexisting: true` and
+   * are counted in countsBefore, apart from `counts`.
+   */
+  before?: { lastSeq: number };
+  /** Called for every finding, in order, including those beyond maxFindings. */
+  onFinding?: (f: Finding) => void;
   signal?: AbortSignal;
   onProgress?: (p: ScanProgress) => void;
   progressIntervalMs?: number;
@@ -72,8 +80,10 @@ export interface ScanResult {
   firstSeq?: number;
   lastSeq?: number;
   findings: Finding[];
-  /** Every finding counted by kind, including those beyond maxFindings. */
+  /** Every finding counted by kind, including those beyond maxFindings (entries of this run only). */
   counts: Record<FindingKind, number>;
+  /** The same for entries that were in the log before the run (option `before`). */
+  countsBefore: Record<FindingKind, number>;
   findingsOmitted: number;
   checksRun: CheckRun[];
   checkpoints?: { count: number; verified: number };
@@ -88,6 +98,9 @@ function isLedger(x: ScanOptions['ledger']): x is Ledger {
   return x !== undefined && (x as Ledger).ops instanceof Map && (x as Ledger).digests instanceof Map;
 }
 
+/** The checks whose findings are about the content of one stored entry. */
+const ENTRY_CHECKS = new Set(['chain', 'partial', 'duplicate']);
+
 export function emptyCounts(): Record<FindingKind, number> {
   return Object.fromEntries(FINDING_KINDS.map((k) => [k, 0])) as Record<FindingKind, number>;
 }
@@ -100,9 +113,17 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
   const maxFindings = opts.maxFindings ?? 1000;
   const findings: Finding[] = [];
   const counts = emptyCounts();
+  const countsBefore = emptyCounts();
+  const lastSeqBefore = opts.before?.lastSeq ?? Number.NEGATIVE_INFINITY;
   let omitted = 0;
   const emit: Emit = (f) => {
-    counts[f.kind]++;
+    // Only findings about what an entry holds; a missing event or a rolled-back checkpoint of
+    // this run is this run's, whatever seq the service gave it.
+    if (f.seq !== undefined && f.seq <= lastSeqBefore && ENTRY_CHECKS.has(f.check)) {
+      f.preexisting = true;
+      countsBefore[f.kind]++;
+    } else counts[f.kind]++;
+    opts.onFinding?.(f);
     if (findings.length < maxFindings) findings.push(f);
     else omitted++;
   };
@@ -137,7 +158,7 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
   checks.push(createDuplicateCheck(emit, { spill }));
   checksRun.push({ name: 'duplicate', ran: true });
   if (ledger) {
-    checks.push(createLedgerCheck(emit, ledger));
+    checks.push(createLedgerCheck(emit, ledger, opts.before));
     checksRun.push({ name: 'ledger', ran: true });
   } else checksRun.push({ name: 'ledger', ran: false, reason: 'no history given' });
   let checkpointCheck: ReturnType<typeof createCheckpointCheck> | undefined;
@@ -205,6 +226,7 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
     unreadable,
     findings,
     counts,
+    countsBefore,
     findingsOmitted: omitted,
     checksRun,
     verdict: { status: 'pass', reasons: [] },

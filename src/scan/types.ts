@@ -90,6 +90,8 @@ export interface Finding {
   check: string;
   /** Extra evidence, e.g. the fault windows active when the op ran. */
   detail?: Record<string, unknown>;
+  /** The entry was in the log before this run (scan option `before`): shown apart, by default a warning. */
+  preexisting?: boolean;
 }
 
 /** Outcome of one write as the writer saw it (DESIGN.md, "Invariants"). */

@@ -32,13 +32,20 @@ export function buildLedger(ops: Iterable<LedgerOp>): Ledger {
   return { ops: byId, digests, counts };
 }
 
-export function createLedgerCheck(emit: Emit, ledger: Ledger): Check {
+/**
+ * `before.lastSeq`: entries up to that seq were in the log before the run. No writer of this run
+ * attempted them, so they are never unexpected, and they cannot stand in for an acknowledged event
+ * of this run (an id collision must still show as missing).
+ */
+export function createLedgerCheck(emit: Emit, ledger: Ledger, before?: { lastSeq: number }): Check {
   const present = new Map<string, { seq?: number; line?: number }>();
+  const lastSeqBefore = before?.lastSeq ?? Number.NEGATIVE_INFINITY;
   return {
     name: CHECK,
     observe(item: SourceItem) {
       const id = item.eventId;
       if (id === undefined || id === '') return;
+      if (item.seq !== undefined && item.seq <= lastSeqBefore) return;
       const op = ledger.ops.get(id);
       if (op === undefined) {
         emit(
