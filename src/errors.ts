@@ -76,3 +76,31 @@ export class InterruptedError extends AuditChaosError {
 export function isAuditChaosError(e: unknown): e is AuditChaosError {
   return e instanceof AuditChaosError;
 }
+
+export type VerdictStatus = 'pass' | 'fail' | 'unknown';
+
+/**
+ * The one map from what happened to a process exit code, for run, scan and report alike:
+ * a verdict (pass 0, fail 1, unknown 4), or an error by its class (ours carry their code:
+ * usage 2, environment 3, interrupted 130; anything else is a bug, 70).
+ */
+export function exitCodeOf(x: { verdict: VerdictStatus } | { error: unknown }): ExitCode {
+  if ('verdict' in x) {
+    return x.verdict === 'pass'
+      ? ExitCode.ok
+      : x.verdict === 'fail'
+        ? ExitCode.violation
+        : ExitCode.inconclusive;
+  }
+  return isAuditChaosError(x.error) ? x.error.exitCode : ExitCode.internal;
+}
+
+/**
+ * A bug of ours, not a failure of what we talk to: these must surface as internal errors (70),
+ * never be turned into "the log could not be read" or a verdict.
+ */
+export function isProgrammingError(e: unknown): boolean {
+  return (
+    e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError || e instanceof EvalError
+  );
+}

@@ -3,7 +3,7 @@
  * one place that turns errors into exit codes and prints fatal messages.
  */
 import { Command, CommanderError } from 'commander';
-import { ExitCode, InterruptedError, isAuditChaosError, ScenarioError } from '../errors.ts';
+import { ExitCode, exitCodeOf, InterruptedError, isAuditChaosError, ScenarioError } from '../errors.ts';
 import { loadCommands } from './commands/index.ts';
 import type { CliContext } from './context.ts';
 import { makeOutput, type Output } from './output.ts';
@@ -52,14 +52,15 @@ export function reportError(e: unknown, output: Output): ExitCode {
   if (isAuditChaosError(e)) {
     err(color.red(`error: ${e.message}`));
     if (e.cause instanceof Error && process.env.AUDITCHAOS_DEBUG) err(String(e.cause.stack));
-    else if (e.cause instanceof Error) err(color.dim(`cause: ${e.cause.message}`));
+    else if (e.cause instanceof Error && !e.message.includes(e.cause.message))
+      err(color.dim(`cause: ${e.cause.message}`));
     if (e.hint) err(`hint: ${e.hint}`);
-    return e.exitCode;
+    return exitCodeOf({ error: e });
   }
   err(color.red(`internal error: ${e instanceof Error ? e.message : String(e)}`));
   if (e instanceof Error && e.stack) err(color.dim(e.stack));
   err('This is a bug in auditchaos. Please report it with the command you ran and the output above.');
-  return ExitCode.internal;
+  return exitCodeOf({ error: e });
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -8,9 +8,10 @@ import type { FaultRecord, Report, ReportFinding, TamperRecord } from './model.t
 export type PhaseName =
   | 'stack-up'
   | 'proxies'
+  | 'baseline'
   | 'workload'
   | 'heal'
-  | 'settle'
+  | 'recovery'
   | 'tamper'
   | 'scan'
   | 'report'

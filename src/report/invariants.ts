@@ -78,10 +78,10 @@ export function thresholdStatus(t: ThresholdResult): CheckStatus {
 }
 
 export function formatThresholdActual(t: ThresholdResult): string {
-  if (t.actual === null) return 'not measured';
-  if (typeof t.actual === 'string') return t.actual;
+  if (t.actual === null) return t.note ?? 'not measured';
+  if (typeof t.actual === 'string') return t.note ?? t.actual;
   if (t.name === 'availability') return formatPercent(t.actual);
-  if (t.name.startsWith('latency')) return formatMs(t.actual);
+  if (t.name.startsWith('latency') || t.name === 'recovery') return formatMs(t.actual);
   return String(t.actual);
 }
 

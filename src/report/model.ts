@@ -76,7 +76,15 @@ export const findingSchema = z.strictObject({
     .record(z.string(), z.unknown())
     .optional()
     .meta({ description: 'extra evidence; detail.activeFaults lists the faults active when the op ran' }),
+  preexisting: z
+    .boolean()
+    .optional()
+    .meta({ description: 'about an entry that was in the log before this run (shown apart)' }),
 });
+
+const countsByKind = z
+  .record(z.enum(FINDING_KINDS), count)
+  .meta({ description: 'findings by kind, every one counted (the findings list may be cut)' });
 
 export const thresholdResultSchema = z.strictObject({
   name: z
@@ -88,6 +96,10 @@ export const thresholdResultSchema = z.strictObject({
       'a number, or a word for outcomes (a tamper probe: "accepted, detected"); null when not measured',
   }),
   pass: z.boolean(),
+  note: z
+    .string()
+    .optional()
+    .meta({ description: 'how to read the result: why it was not checked, what "actual" means' }),
 });
 
 export const reportSchema = z
@@ -147,9 +159,39 @@ export const reportSchema = z
           z.strictObject({ name: z.string(), ran: z.boolean(), reason: z.string().optional() }),
         ),
         durationMs: ms,
+        counts: countsByKind
+          .optional()
+          .meta({ description: "findings of this run's entries by kind, all counted" }),
+        countsBefore: countsByKind.optional().meta({
+          description: 'findings on entries that were in the log before the run, by kind',
+        }),
+        findingsOmitted: count
+          .optional()
+          .meta({ description: 'findings counted but left out of the findings list' }),
+        before: z.strictObject({ entries: count, lastSeq: z.int().optional() }).optional().meta({
+          description: 'the log before the workload: these entries were verified, not judged as this run',
+        }),
       })
       .nullable()
       .meta({ description: 'null when the run stopped before the scan' }),
+    recovery: z
+      .strictObject({
+        limitMs: ms,
+        lastHealAt: msSinceStart,
+        healthyAt: msSinceStart.optional(),
+        ackedAt: msSinceStart.optional(),
+        recoveredInMs: ms.optional().meta({ description: 'absent: it did not recover within the limit' }),
+        lastError: z.string().optional(),
+        afterHeal: z.strictObject({ attempted: count, ok: count }).meta({
+          description: "the writers' ops sent after the last fault healed (post-recovery availability)",
+        }),
+      })
+      .nullable()
+      .optional()
+      .meta({
+        description:
+          'liveness after the faults; null when the scenario has no fault or the run stopped first',
+      }),
     findings: z.array(findingSchema),
     canaries: z
       .strictObject({ planted: count, caught: count, missed: z.array(z.string()) })

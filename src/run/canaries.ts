@@ -4,6 +4,7 @@
  * place. A verifier that always passes (or flags everything) is caught in every run. Pure.
  */
 import type { Finding, FindingKind, LogEntry } from '../scan/types.ts';
+import { FindingSet } from './finding-set.ts';
 
 export type CheckRunner = (entries: LogEntry[]) => Promise<Finding[]>;
 
@@ -88,9 +89,14 @@ const CANARIES: Canary[] = [
 
 export const CANARY_NAMES = CANARIES.map((c) => c.name);
 
+/** Entries a canary touches from its position k (the entry, its neighbours, the one after). */
+const REACH = 3;
+
 /**
  * Plants every canary at a seeded place in `entries` (needs at least 3) and runs `check` on each
- * copy. Findings already present in the clean sample do not count as catching a canary.
+ * copy. A canary is caught by a finding the clean copy does not have (compared by identity, so a
+ * log already broken at the same place still shows the planted defect); it is planted where the
+ * clean copy has no finding when there is such a place.
  */
 export async function runCanaries(
   entries: LogEntry[],
@@ -99,12 +105,22 @@ export async function runCanaries(
 ): Promise<{ results: CanaryResult[]; skipped?: string }> {
   if (entries.length < 3)
     return { results: [], skipped: `only ${entries.length} entries were read; canaries need 3` };
-  const baseline = new Set((await check(entries)).map((f) => `${f.kind}@${f.seq ?? f.eventId}`));
+  const clean = await check(entries);
+  const baseline = FindingSet.of(clean);
+  const flagged = new Set(clean.flatMap((f) => (f.seq === undefined ? [] : [f.seq])));
+  const places: number[] = [];
+  for (let k = 0; k + 2 < entries.length; k++) {
+    let quiet = true;
+    for (let j = k; j < Math.min(entries.length, k + REACH + 1) && quiet; j++)
+      quiet = !flagged.has((entries[j] as LogEntry).seq);
+    if (quiet) places.push(k);
+  }
   const results: CanaryResult[] = [];
   for (const c of CANARIES) {
-    const k = opts.pick(entries.length - 2);
+    const k =
+      places.length > 0 ? (places[opts.pick(places.length)] as number) : opts.pick(entries.length - 2);
     const { entries: planted, seqs } = c.plant(entries, k, opts.rechain);
-    const findings = (await check(planted)).filter((f) => !baseline.has(`${f.kind}@${f.seq ?? f.eventId}`));
+    const findings = baseline.newIn(await check(planted));
     const hits = findings.filter(
       (f) =>
         c.expected.includes(f.kind) &&

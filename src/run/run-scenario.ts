@@ -1,47 +1,35 @@
 /**
- * One run, end to end (DESIGN.md, "The flow"): stack up, proxies, workload with the chaos timeline,
- * heal and settle, tamper probes, scan with canaries, verdict, report, stack down. Every exit path
- * (success, violation, exception, interrupt) heals faults, writes what it can, and takes the stack
- * down unless asked to keep it.
+ * One run's imperative shell (plan/apply's "apply"): it walks the phases — stack up, proxies, the
+ * log's head, workload with the fault timeline and health samples, heal, recovery, scan, tamper
+ * probes and the scan after them — and only gathers evidence through its ports. Whatever happens
+ * (success, violation, exception, interrupt), it heals, takes the stack down unless asked to keep
+ * it, and hands the evidence to assemble(), the one function that decides report, verdict and exit
+ * code. Stages are in DESIGN.md, "The run pipeline".
  */
 import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { applyFault } from '../chaos/apply.ts';
-import { activeFaultsAt, type FaultRecord } from '../chaos/fault-log.ts';
 import { planFaults } from '../chaos/plan.ts';
 import { runTimeline } from '../chaos/timeline.ts';
-import { ToxiproxyFaults } from '../chaos/toxiproxy-faults.ts';
-import { AuditChaosError, ExitCode, InterruptedError } from '../errors.ts';
-import type { RunEvent, RunSink } from '../report/events.ts';
+import type { NetworkFaults } from '../chaos/toxiproxy-faults.ts';
+import { type ExitCode, InterruptedError } from '../errors.ts';
+import type { PhaseName, RunEvent, RunSink } from '../report/events.ts';
 import type { Report } from '../report/model.ts';
 import { redactSecrets } from '../report/redact.ts';
-import { FORMAT_FILES, reportDirName, writeReport } from '../report/write.ts';
-import type { Finding, LedgerOp } from '../scan/types.ts';
+import { reportDirName } from '../report/write.ts';
+import type { LedgerOp } from '../scan/types.ts';
 import type { LoadedScenario } from '../scenario/read.ts';
-import type { Scenario } from '../scenario/schema.ts';
 import type { RuntimeName } from '../scenario/vocabulary.ts';
-import type { RuntimeChoice } from '../stack/select.ts';
+import { sleep } from '../sleep.ts';
 import type { Stack, StackEndpoints } from '../stack/types.ts';
-import { attributeTamper } from '../tamper/attribute.ts';
-import { runTamperProbes, type TamperRecord } from '../tamper/probes.ts';
-import { runWorkload, type SecondStats, type WorkloadResult } from '../workload/index.ts';
+import type { WorkloadResult } from '../workload/index.ts';
+import { assemble, describeFailure } from './assemble.ts';
+import type { HealthSample, RecoveryEvidence, RunEvidence } from './evidence.ts';
+import { defaultPorts, type RunPorts } from './ports.ts';
 import { newRunId } from './run-id.ts';
-import { type ScanStepResult, scanStep } from './scan-step.ts';
-import { evaluate, type ThresholdResult } from './verdict.ts';
 
 export const TOOL_VERSION = '0.1.0';
-
-export interface RunDeps {
-  /** Picks the runtime (auto: compose when Docker answers). */
-  chooseRuntime(requested: RuntimeName): Promise<RuntimeChoice>;
-  createStack(
-    choice: RuntimeChoice,
-    opts: { runId: string; loaded: LoadedScenario; log: (line: string) => void },
-  ): Stack;
-}
 
 export interface RunOptions {
   loaded: LoadedScenario;
@@ -53,99 +41,295 @@ export interface RunOptions {
   keepStack?: boolean;
   signal: AbortSignal;
   sink: RunSink;
-  deps: RunDeps;
+  /** Ports to use instead of the real parts (defaultPorts()); tests pass fakes. */
+  ports?: Partial<RunPorts>;
 }
 
 export interface RunOutcome {
   report: Report;
   reportDir: string;
   exitCode: ExitCode;
+  /** The error that stopped the run, when one did (the CLI prints a bug's stack). */
+  failure?: unknown;
   /** Set with --keep-stack: where the stack that is still up can be reached. */
   keptStack?: StackEndpoints & { runId: string; kind: string };
 }
 
-const SETTLE_TIMEOUT_MS = 30_000;
+/** How often the health check is asked during the workload and while waiting for recovery. */
+const HEALTH_EVERY_MS = 500;
+const RECOVERY_POLL_MS = 250;
+
+/** Checks a scenario before anything starts (hash recipe, scan source): exit 2 on a bad setting. */
+export async function preflightRun(loaded: LoadedScenario, ports?: Partial<RunPorts>): Promise<void> {
+  const preflight = ports?.preflight ?? (await defaultPorts()).preflight;
+  await preflight(loaded.scenario, loaded.dir);
+}
 
 export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
-  const { loaded, signal, sink, deps } = opts;
+  const ports: RunPorts = { ...(await defaultPorts()), ...opts.ports };
+  const { loaded, signal, sink } = opts;
   const scenario = loaded.scenario;
-  const started = new Date();
-  const tRun = performance.now();
-  const at = () => Math.round(performance.now() - tRun);
+  // A bad setting stops here, before a report folder or a stack exists.
+  await ports.preflight(scenario, loaded.dir);
+
+  const startedAt = ports.now();
+  const tRun = ports.clock();
+  const at = () => Math.round(ports.clock() - tRun);
   const emit = (e: RunEvent) => sink.handle(e);
-  const seed = opts.seed ?? scenario.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const runId = newRunId(scenario.name, started);
-  const reportDir = opts.outDir
-    ? path.resolve(opts.outDir)
-    : unusedDir(path.resolve(opts.reportsRoot, reportDirName(scenario.name, started)));
-  const phases: Report['timings']['phases'] = [];
-  let workloadT0 = 0; // run-clock time at which the workload clock starts
-  const phase = (name: Parameters<typeof emitPhase>[0], detail?: string) => emitPhase(name, detail);
-  function emitPhase(
-    name: RunEvent extends infer E
-      ? E extends { type: 'phase-changed'; phase: infer P }
-        ? P
-        : never
-      : never,
-    detail?: string,
-  ) {
-    const now = at() - workloadT0;
-    const last = phases[phases.length - 1];
-    if (last && last.endMs === last.startMs) last.endMs = now;
-    phases.push({ name, startMs: now, endMs: now });
-    emit({ type: 'phase-changed', at: at(), phase: name, detail });
-  }
-  const closePhase = () => {
-    const last = phases[phases.length - 1];
-    if (last) last.endMs = at() - workloadT0;
-  };
   const log = (message: string, level: 'info' | 'warn' = 'info') =>
     emit({ type: 'log', at: at(), level, message });
+  const seed = opts.seed ?? scenario.seed ?? ports.randomSeed();
+  const runId = newRunId(scenario.name, startedAt);
+  const reportDir = opts.outDir
+    ? path.resolve(opts.outDir)
+    : unusedDir(path.resolve(opts.reportsRoot, reportDirName(scenario.name, startedAt)));
 
-  const choice = await deps.chooseRuntime(opts.runtime ?? scenario.stack.runtime);
-  emit({
-    type: 'run-started',
-    at: 0,
+  const ev: RunEvidence = {
     runId,
-    scenario: scenario.name,
+    loaded: { scenario, file: loaded.file },
     seed,
-    workloadMs: scenario.workload.duration,
-    runtime: choice.kind,
-  });
-  log(`runtime ${choice.kind}: ${choice.why}`);
-  const stack = deps.createStack(choice, { runId, loaded, log: (l) => log(l) });
-  const secrets = (): string[] => [...(stack.secrets ?? [])];
+    runtime: { kind: 'local', why: '', versions: { node: process.version } },
+    toolVersion: TOOL_VERSION,
+    startedAt,
+    endedAt: startedAt,
+    phases: [],
+    teardownErrors: [],
+    faults: [],
+    faultErrors: [],
+    health: [],
+    recoveryOps: [],
+    tamper: [],
+    files: [],
+    secrets: [],
+  };
 
+  // Phases are kept on the workload clock (negative before it starts), as the report shows them.
+  let workloadT0 = 0;
+  let current: PhaseName = 'stack-up';
+  const phase = (name: PhaseName, detail?: string) => {
+    const now = at() - workloadT0;
+    const last = ev.phases[ev.phases.length - 1];
+    if (last && last.endMs === last.startMs) last.endMs = now;
+    ev.phases.push({ name, startMs: now, endMs: now });
+    current = name;
+    emit({ type: 'phase-changed', at: at(), phase: name, detail });
+  };
+  const closePhase = () => {
+    const last = ev.phases[ev.phases.length - 1];
+    if (last) last.endMs = at() - workloadT0;
+  };
+
+  let stack: Stack | undefined;
   let endpoints: StackEndpoints | undefined;
-  let workload: WorkloadResult | undefined;
-  let faults: FaultRecord[] = [];
-  let tamper: TamperRecord[] = [];
-  let scan: ScanStepResult | undefined;
-  let interrupted = false;
-  let failure: unknown;
-  await mkdir(reportDir, { recursive: true });
-  const files: string[] = [];
+  let wclock = () => ports.clock() - tRun; // replaced by the workload clock once it starts
+  const ledger = (): LedgerOp[] => [...(ev.workload?.ops ?? []), ...ev.recoveryOps];
 
   try {
+    const choice = await ports.chooseRuntime(opts.runtime ?? scenario.stack.runtime);
+    ev.runtime = { kind: choice.kind, why: choice.why, versions: { node: process.version } };
+    emit({
+      type: 'run-started',
+      at: 0,
+      runId,
+      scenario: scenario.name,
+      seed,
+      workloadMs: scenario.workload.duration,
+      runtime: choice.kind,
+    });
+    log(`runtime ${choice.kind}: ${choice.why}`);
+    await ports.files.mkdir(reportDir);
+    stack = ports.createStack(choice, { runId, loaded, log: (l) => log(l) });
+    const st = stack;
+    ev.secrets = [...(st.secrets ?? [])];
+
     phase('stack-up', choice.kind);
-    endpoints = await stack.up(signal);
+    endpoints = await st.up(signal);
+    ev.secrets = [...(st.secrets ?? [])];
+    const ep = endpoints;
     closePhase();
     signal.throwIfAborted();
 
     phase('proxies');
-    const network = new ToxiproxyFaults(endpoints.toxiproxyUrl);
+    const network = ports.network(ep.toxiproxyUrl);
     await network.reset();
     closePhase();
 
-    // The workload and the fault timeline share one clock, started together.
+    phase('baseline');
+    ev.baseline = await ports.readBaseline(scenario, loaded.dir, ep);
+    if (ev.baseline.entries > 0)
+      log(
+        `the log already holds ${ev.baseline.entries} entries (up to seq ${ev.baseline.lastSeq ?? '?'}): they are verified, and shown apart`,
+      );
+    closePhase();
+    signal.throwIfAborted();
+
+    // The workload, the fault timeline and the health samples share one clock, started together.
     workloadT0 = at();
-    for (const p of phases) {
+    for (const p of ev.phases) {
       p.startMs -= workloadT0;
       p.endMs -= workloadT0;
     }
-    const t0 = performance.now();
-    const clock = () => performance.now() - t0;
+    const w0 = ports.clock();
+    wclock = () => ports.clock() - w0;
     phase('workload');
+    await workloadPhase(ep, network, st);
+    signal.throwIfAborted();
+
+    phase('heal');
+    await network.reset();
+    closePhase();
+
+    phase('recovery');
+    ev.recovery = await waitForRecovery(ep);
+    closePhase();
+    signal.throwIfAborted();
+
+    phase('scan');
+    ev.scan = await ports.scan({
+      scenario,
+      scenarioDir: loaded.dir,
+      endpoints: ep,
+      ledger: ledger(),
+      checkpoints: ev.workload?.checkpoints,
+      seed,
+      ...(ev.baseline.lastSeq !== undefined ? { before: { lastSeq: ev.baseline.lastSeq } } : {}),
+      keepKeys: scenario.tamper.length > 0,
+      signal,
+      onProgress: (entries) => emit({ type: 'scan-progress', at: at(), entries }),
+    });
+    closePhase();
+    signal.throwIfAborted();
+
+    if (scenario.tamper.length > 0 && ev.scan.error === undefined) {
+      phase('tamper');
+      const mapping = scenario.scan.mapping;
+      const source = scenario.scan.source;
+      ev.tamper = await ports.runTamper(scenario.tamper, {
+        databaseUrl: source.kind === 'postgres' ? (source.url ?? ep.databaseUrl) : ep.databaseUrl,
+        serviceUrl: ep.serviceDirectUrl ?? ep.serviceUrl,
+        table: source.kind === 'postgres' ? source.table : 'audit_log',
+        seqColumn: mapping.seq,
+        eventIdColumn: mapping.eventId,
+        vars: tamperVars(ledger().filter((o) => o.outcome === 'ok')),
+      });
+      closePhase();
+      signal.throwIfAborted();
+      if (ev.tamper.some((p) => p.outcome === 'accepted' || p.outcome === 'appended')) {
+        phase('scan', 'after the tamper probes');
+        ev.scanAfterTamper = await ports
+          .scan({
+            scenario,
+            scenarioDir: loaded.dir,
+            endpoints: ep,
+            ledger: ledger(),
+            checkpoints: ev.workload?.checkpoints,
+            seed,
+            ...(ev.baseline.lastSeq !== undefined ? { before: { lastSeq: ev.baseline.lastSeq } } : {}),
+            ...(ev.scan.keys ? { against: ev.scan.keys } : {}),
+            canaries: false,
+            signal,
+          })
+          .catch((e: unknown) => {
+            // A probe that destroyed the table makes the second scan fail: evidence, not bad input.
+            if (signal.aborted) throw e;
+            log(`the scan after the tamper probes failed: ${describeFailure(e)}`, 'warn');
+            return undefined;
+          });
+        closePhase();
+      }
+      // Emitted after the second scan, with the outcome assemble() will report.
+      for (const p of ev.tamper)
+        emit({
+          type: 'tamper-probed',
+          at: at(),
+          probe: { name: p.name, via: p.via, request: p.request, outcome: p.outcome, detail: p.detail },
+        });
+    }
+  } catch (e) {
+    if (signal.aborted || e instanceof InterruptedError) {
+      const name =
+        signal.reason instanceof InterruptedError
+          ? signal.reason.message.replace(/^interrupted by /, '')
+          : 'SIGINT';
+      ev.interrupted = { signal: name, phase: current };
+      emit({ type: 'interrupted', at: at(), signal: name });
+    } else {
+      ev.failure = { phase: current, error: e };
+      log(`run failed in ${current}: ${describeFailure(e)}`, 'warn');
+    }
+  }
+
+  // Whatever happened: logs, the stack down (or kept), the history, then the verdict.
+  let keptStack: RunOutcome['keptStack'];
+  if (stack) {
+    try {
+      const logDir = path.join(reportDir, 'logs');
+      await ports.files.mkdir(logDir);
+      ev.files.push(...(await stack.collectLogs(logDir)).map((f) => path.relative(reportDir, f)));
+    } catch (e) {
+      log(`could not collect the stack's logs: ${(e as Error).message}`, 'warn');
+    }
+    if (opts.keepStack && endpoints && !ev.failure && !ev.interrupted) {
+      keptStack = { ...endpoints, runId, kind: stack.kind };
+      await stack.detach?.();
+    } else {
+      phase('stack-down');
+      try {
+        await stack.down();
+      } catch (e) {
+        log(`stack down: ${(e as Error).message}`, 'warn');
+        ev.teardownErrors.push({ phase: 'stack-down', error: e });
+      }
+      closePhase();
+    }
+  }
+  const ops = ledger();
+  if (ops.length > 0 || ev.workload) {
+    const history = ops.map((o) => JSON.stringify(o)).join('\n');
+    await ports.files.writeFile(
+      path.join(reportDir, 'history.ndjson'),
+      redactSecrets(history ? `${history}\n` : '', ev.secrets),
+    );
+    ev.files.push('history.ndjson');
+  }
+
+  phase('report');
+  const decide = () => {
+    ev.endedAt = ports.now();
+    return assemble(ev);
+  };
+  let decided = decide();
+  try {
+    await ports.files.mkdir(reportDir);
+    await ports.writeReport(reportDir, decided.report, {
+      formats: scenario.report.formats,
+      secrets: ev.secrets,
+    });
+    // Ctrl-C while the report was written: the report must say so, and the exit code too.
+    if (signal.aborted && !ev.interrupted) {
+      ev.interrupted = { signal: signalName(signal), phase: 'report' };
+      decided = decide();
+      await ports.writeReport(reportDir, decided.report, {
+        formats: scenario.report.formats,
+        secrets: ev.secrets,
+      });
+    }
+  } catch (e) {
+    if (!ev.failure) ev.failure = { phase: 'report', error: e };
+    log(`the report could not be written to ${reportDir}: ${describeFailure(e)}`, 'warn');
+    decided = decide();
+  }
+  closePhase();
+  emit({ type: 'run-finished', at: at(), report: decided.report, reportDir, exitCode: decided.exitCode });
+  return {
+    report: decided.report,
+    reportDir,
+    exitCode: decided.exitCode,
+    ...(ev.failure ? { failure: ev.failure.error } : {}),
+    ...(keptStack ? { keptStack } : {}),
+  };
+
+  async function workloadPhase(ep: StackEndpoints, network: NetworkFaults, st: Stack): Promise<void> {
     const plan = planFaults(scenario.faults, seed);
     const runAbort = new AbortController();
     // Every writer and request listens to it: hundreds of listeners are expected, not a leak.
@@ -153,27 +337,39 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     const onAbort = () => runAbort.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     const totals = { attempted: 0, ok: 0, fail: 0, indeterminate: 0 };
+    const sampling = new AbortController();
+    const sampler = sampleHealth(ep, AbortSignal.any([sampling.signal, runAbort.signal]));
     try {
       const [w, f] = await Promise.all([
-        runWorkload({
+        ports.runWorkload({
           spec: scenario.workload,
-          target: endpoints.serviceUrl,
+          target: ep.serviceUrl,
           seed,
-          clock,
+          clock: wclock,
           signal: runAbort.signal,
           onSecond: (s) => {
             totals.attempted += s.ok + s.errors + s.indeterminate;
             totals.ok += s.ok;
             totals.fail += s.errors;
             totals.indeterminate += s.indeterminate;
-            emit({ type: 'stats', at: at(), ...seriesPoint(s), totals: { ...totals } });
+            emit({
+              type: 'stats',
+              at: at(),
+              t: s.t,
+              ok: s.ok,
+              errors: s.errors,
+              indeterminate: s.indeterminate,
+              p50: s.p50,
+              p99: s.p99,
+              totals: { ...totals },
+            });
           },
         }),
         runTimeline({
           plan,
-          clock,
+          clock: wclock,
           signal: runAbort.signal,
-          apply: (p) => applyFault(p.fault, p.id, { network, stack }),
+          apply: (p) => applyFault(p.fault, p.id, { network, stack: st }),
           onApplied: (r) =>
             emit({
               type: 'fault-applied',
@@ -181,208 +377,114 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
               fault: { id: r.id, kind: r.kind, target: r.target, plannedFor: r.plannedFor },
             }),
           onHealed: (r) => emit({ type: 'fault-healed', at: at(), faultId: r.id, error: r.error }),
-          onError: (r) => log(`fault ${r.id} (${r.kind} ${r.target}): ${r.error}`, 'warn'),
+          onError: (r, e) => {
+            ev.faultErrors.push({
+              id: r.id,
+              stage: r.error?.startsWith('apply') ? 'apply' : 'heal',
+              error: e,
+            });
+            log(`fault ${r.id} (${r.kind} ${r.target}): ${r.error}`, 'warn');
+          },
         }),
       ]);
-      workload = w;
-      faults = f;
+      ev.workload = w;
+      ev.faults = f;
     } finally {
       signal.removeEventListener('abort', onAbort);
+      sampling.abort();
+      await sampler;
     }
-    signal.throwIfAborted();
+  }
 
-    phase('heal');
-    await network.reset();
-    phase('settle');
-    await waitHealthy(endpoints.serviceDirectUrl ?? endpoints.serviceUrl, SETTLE_TIMEOUT_MS, signal).catch(
-      (e: Error) => log(`the service did not report healthy after the faults: ${e.message}`, 'warn'),
-    );
-    signal.throwIfAborted();
+  /** Health samples every HEALTH_EVERY_MS until stopped; stops at once when the stack has no check. */
+  async function sampleHealth(ep: StackEndpoints, stop: AbortSignal): Promise<void> {
+    while (!stop.aborted) {
+      const t = wclock();
+      const a = await ports.health(ep, stop).catch(() => undefined);
+      if (a === undefined || stop.aborted) return;
+      if ('absent' in a) return;
+      ev.health.push(a.ok ? { t, ok: true } : { t, ok: false, detail: a.detail });
+      await sleep(HEALTH_EVERY_MS, stop).catch(() => undefined);
+    }
+  }
 
-    phase('tamper');
-    const acked = workload.ops.filter((o) => o.outcome === 'ok');
-    const mapping = scenario.scan.mapping;
-    const source = scenario.scan.source;
-    tamper = await runTamperProbes(scenario.tamper, {
-      databaseUrl: source.kind === 'postgres' ? (source.url ?? endpoints.databaseUrl) : endpoints.databaseUrl,
-      serviceUrl: endpoints.serviceDirectUrl ?? endpoints.serviceUrl,
-      table: source.kind === 'postgres' ? source.table : 'audit_log',
-      seqColumn: mapping.seq,
-      eventIdColumn: mapping.eventId,
-      vars: tamperVars(acked),
-    });
-    for (const p of tamper) emit({ type: 'tamper-probed', at: at(), probe: toReportTamper(p) });
-    signal.throwIfAborted();
+  /**
+   * After the last fault healed: the health check must answer and a write be acknowledged again
+   * within expect.recovery. What the workload saw after the heal counts; what it did not, the
+   * recovery check asks for itself, with writes of its own (part of the ledger).
+   */
+  async function waitForRecovery(ep: StackEndpoints): Promise<RecoveryEvidence> {
+    const limitMs = scenario.expect.recovery;
+    const applied = ev.faults.filter((f) => f.startedAt !== undefined);
+    if (applied.length === 0) return { limitMs };
+    const lastHealAt = Math.max(...applied.map((f) => f.endedAt ?? wclock()));
+    const rec: RecoveryEvidence = { lastHealAt, limitMs };
+    const healthAbsent = 'absent' in (await ports.health(ep, signal));
+    if (healthAbsent) rec.healthAbsent = true;
+    const firstHealthy = (samples: HealthSample[]) => samples.find((s) => s.ok && s.t >= lastHealAt)?.t;
+    const firstAck = (ops: readonly LedgerOp[]) =>
+      ops
+        .filter((o) => o.outcome === 'ok' && o.completedAt >= lastHealAt)
+        .reduce<number | undefined>(
+          (m, o) => (m === undefined || o.completedAt < m ? o.completedAt : m),
+          undefined,
+        );
+    if (!healthAbsent) rec.healthyAt = firstHealthy(ev.health);
+    rec.ackedAt = firstAck(ev.workload?.ops ?? []);
+    const deadline = lastHealAt + limitMs;
+    let probe = 0;
+    while (
+      (rec.ackedAt === undefined || (!healthAbsent && rec.healthyAt === undefined)) &&
+      wclock() < deadline
+    ) {
+      signal.throwIfAborted();
+      if (!healthAbsent && rec.healthyAt === undefined) {
+        const t = wclock();
+        const a = await ports.health(ep, signal);
+        if ('ok' in a && a.ok) rec.healthyAt = t;
+        else if ('detail' in a) rec.lastError = a.detail;
+      }
+      if (rec.ackedAt === undefined && (healthAbsent || rec.healthyAt !== undefined)) {
+        const w = await recoveryWrite(ep, ++probe, deadline);
+        ev.recoveryOps.push(...w.ops);
+        rec.ackedAt = firstAck(w.ops);
+        const failed = w.ops.find((o) => o.outcome !== 'ok');
+        if (rec.ackedAt === undefined && failed)
+          rec.lastError = `a write after the heal: ${failed.error ?? `HTTP ${failed.status}`}`;
+      }
+      if (rec.ackedAt === undefined || (!healthAbsent && rec.healthyAt === undefined))
+        await sleep(RECOVERY_POLL_MS, signal);
+    }
+    return rec;
+  }
 
-    phase('scan');
-    scan = await scanStep({
-      scenario,
-      scenarioDir: loaded.dir,
-      endpoints,
-      ledger: workload.ops,
-      checkpoints: workload.checkpoints,
-      seed,
+  /** One write of the scenario's own kind, sent as the workload would, on its clock. */
+  function recoveryWrite(ep: StackEndpoints, n: number, deadline: number): Promise<WorkloadResult> {
+    const timeout = Math.max(100, Math.min(scenario.workload.timeout, deadline - wclock()));
+    return ports.runWorkload({
+      spec: {
+        ...scenario.workload,
+        rate: 1,
+        duration: 1,
+        writers: 1,
+        timeout,
+        retry: { attempts: 1, backoff: 0 },
+        checkpoint: false,
+      },
+      target: ep.serviceUrl,
+      seed: seed + n,
+      clock: wclock,
       signal,
-      onProgress: (entries) => emit({ type: 'scan-progress', at: at(), entries }),
+      checkpoints: false,
+      drainMs: timeout,
     });
-    closePhase();
-  } catch (e) {
-    if (signal.aborted || e instanceof InterruptedError) {
-      interrupted = true;
-      emit({
-        type: 'interrupted',
-        at: at(),
-        signal:
-          signal.reason instanceof InterruptedError
-            ? signal.reason.message.replace(/^interrupted by /, '')
-            : 'SIGINT',
-      });
-    } else {
-      failure = e;
-      log(`run failed: ${describeFailure(e)}`, 'warn');
-    }
   }
+}
 
-  // Whatever happened: logs, report, and the stack down.
-  try {
-    const logDir = path.join(reportDir, 'logs');
-    await mkdir(logDir, { recursive: true });
-    files.push(...(await stack.collectLogs(logDir)).map((f) => path.relative(reportDir, f)));
-  } catch (e) {
-    log(`could not collect the stack's logs: ${(e as Error).message}`, 'warn');
-  }
-  let keptStack: RunOutcome['keptStack'];
-  if (opts.keepStack && endpoints && !failure && !interrupted) {
-    keptStack = { ...endpoints, runId, kind: stack.kind };
-    await stack.detach?.();
-  } else {
-    phase('stack-down');
-    try {
-      await stack.down();
-    } catch (e) {
-      log(`stack down: ${(e as Error).message}`, 'warn');
-      failure ??= e;
-    }
-    closePhase();
-  }
-
-  if (workload) {
-    const history = workload.ops.map((o) => JSON.stringify(o)).join('\n');
-    await writeFile(
-      path.join(reportDir, 'history.ndjson'),
-      redactSecrets(history ? `${history}\n` : '', secrets()),
-    );
-    files.push('history.ndjson');
-  }
-
-  const { findings, probes } = attributeTamper(
-    tamper,
-    withFaultEvidence(scan?.findings ?? [], workload?.ops ?? [], faults),
-  );
-  const checksNotRun = scan
-    ? scan.checksRun
-        .filter((c) => !c.ran && c.required)
-        .map((c) => ({ name: c.name, reason: c.reason ?? 'unknown' }))
-    : [];
-  const { thresholds, verdict } = evaluate({
-    expect: scenario.expect,
-    findings,
-    ops: { attempted: workload?.counts.attempted ?? 0, ok: workload?.counts.ok ?? 0 },
-    latency:
-      workload && workload.latency.count > 0
-        ? { p50: workload.latency.p50, p99: workload.latency.p99, max: workload.latency.max }
-        : undefined,
-    canaries: scan?.canaries,
-    tamper: probes,
-    checksNotRun,
-    scanError: scan?.error,
-    runError: failure && !scan ? describeFailure(failure) : undefined,
-    interrupted,
-  });
-
-  const ended = new Date();
-  const report: Report = {
-    schemaVersion: 1,
-    tool: { name: 'auditchaos', version: TOOL_VERSION },
-    runId,
-    scenario: {
-      name: scenario.name,
-      description: scenario.description,
-      file: loaded.file,
-      asRun: scenario as unknown as Record<string, unknown>,
-    },
-    seed,
-    runtime: { kind: choice.kind, why: choice.why, versions: { node: process.version } },
-    timings: {
-      startedAt: started.toISOString(),
-      endedAt: ended.toISOString(),
-      durationMs: ended.getTime() - started.getTime(),
-      phases,
-    },
-    interrupted,
-    ops: {
-      attempted: workload?.counts.attempted ?? 0,
-      ok: workload?.counts.ok ?? 0,
-      fail: workload?.counts.fail ?? 0,
-      indeterminate: workload?.counts.indeterminate ?? 0,
-      availability: workload && workload.counts.attempted > 0 ? workload.availability : null,
-    },
-    latency:
-      workload && workload.latency.count > 0
-        ? {
-            p50: workload.latency.p50,
-            p90: workload.latency.p90,
-            p99: workload.latency.p99,
-            max: workload.latency.max,
-          }
-        : { p50: null, p90: null, p99: null, max: null },
-    series: (workload?.series ?? []).map(seriesPoint),
-    faults,
-    tamper: probes.map(toReportTamper),
-    checkpoints: {
-      count: workload?.checkpoints?.checkpoints.length ?? 0,
-      verified: scan?.checkpointsVerified ?? 0,
-      ...(workload?.checkpoints?.publicKey ? { publicKey: workload.checkpoints.publicKey } : {}),
-    },
-    scan: scan
-      ? {
-          source: scan.source,
-          entries: scan.entries,
-          checksRun: scan.checksRun.map(({ name, ran, reason }) =>
-            reason ? { name, ran, reason } : { name, ran },
-          ),
-          durationMs: scan.durationMs,
-        }
-      : null,
-    findings,
-    canaries: scan?.canaries
-      ? { planted: scan.canaries.planted, caught: scan.canaries.caught, missed: scan.canaries.missed }
-      : null,
-    // Canaries have their own section in the report; the verdict already accounts for them.
-    thresholds: thresholds.filter((t) => t.name !== 'canaries').map(toReportThreshold),
-    verdict:
-      failure && verdict.status === 'pass'
-        ? { status: 'unknown', reasons: [`the run failed: ${(failure as Error).message}`] }
-        : verdict,
-    files: [
-      ...new Set([...files, ...['json' as const, ...scenario.report.formats].map((f) => FORMAT_FILES[f])]),
-    ].sort(),
-  };
-  phase('report');
-  await writeReport(reportDir, report, { formats: scenario.report.formats, secrets: secrets() });
-  closePhase();
-  const exitCode = interrupted
-    ? ExitCode.interrupted
-    : failure instanceof AuditChaosError && !workload
-      ? failure.exitCode
-      : report.verdict.status === 'pass'
-        ? ExitCode.ok
-        : report.verdict.status === 'fail'
-          ? ExitCode.violation
-          : ExitCode.inconclusive;
-  emit({ type: 'run-finished', at: at(), report, reportDir, exitCode });
-  if (failure && !workload && !(failure instanceof AuditChaosError)) throw failure;
-  return { report, reportDir, exitCode, keptStack };
+function signalName(signal: AbortSignal): string {
+  return signal.reason instanceof InterruptedError
+    ? signal.reason.message.replace(/^interrupted by /, '')
+    : 'SIGINT';
 }
 
 /** The same scenario twice within a second must not share (and overwrite) a report folder. */
@@ -390,17 +492,6 @@ function unusedDir(dir: string): string {
   let candidate = dir;
   for (let n = 2; existsSync(candidate); n++) candidate = `${dir}-${n}`;
   return candidate;
-}
-
-/** The error and, for errors of ours, what to do about it: the report is where a user looks. */
-function describeFailure(e: unknown): string {
-  const message = e instanceof Error ? e.message : String(e);
-  return e instanceof AuditChaosError && e.hint ? `${message} (what to do: ${e.hint})` : message;
-}
-
-/** One second of the workload as the report and the live view keep it. */
-function seriesPoint(s: SecondStats): Report['series'][number] {
-  return { t: s.t, ok: s.ok, errors: s.errors, indeterminate: s.indeterminate, p50: s.p50, p99: s.p99 };
 }
 
 function tamperVars(acked: LedgerOp[]): Record<string, string> {
@@ -416,47 +507,3 @@ function tamperVars(acked: LedgerOp[]): Record<string, string> {
   if (last?.seq !== undefined) vars.lastSeq = String(last.seq);
   return vars;
 }
-
-function toReportTamper(p: TamperRecord): Report['tamper'][number] {
-  const { name, via, request, outcome, detail, detection } = p;
-  return detection
-    ? { name, via, request, outcome, detail, detection }
-    : { name, via, request, outcome, detail };
-}
-
-function toReportThreshold(t: ThresholdResult): Report['thresholds'][number] {
-  return { name: t.name, expected: t.expected, actual: t.actual, pass: t.pass };
-}
-
-/** Adds the faults that were active when each affected op ran, as evidence. */
-function withFaultEvidence(findings: Finding[], ops: LedgerOp[], faults: FaultRecord[]): Finding[] {
-  if (!faults.length) return findings;
-  const byId = new Map(ops.map((o) => [o.eventId, o]));
-  return findings.map((f) => {
-    const op = f.eventId ? byId.get(f.eventId) : undefined;
-    if (!op) return f;
-    const active = [
-      ...new Set([...activeFaultsAt(faults, op.invokedAt), ...activeFaultsAt(faults, op.completedAt)]),
-    ];
-    return { ...f, detail: { ...f.detail, activeFaults: active, opWindow: [op.invokedAt, op.completedAt] } };
-  });
-}
-
-async function waitHealthy(url: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline && !signal.aborted) {
-    try {
-      const r = await fetch(new URL('/health', url), { signal: AbortSignal.timeout(2000) });
-      await r.body?.cancel();
-      if (r.ok) return;
-      last = `HTTP ${r.status}`;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(last || 'timed out');
-}
-
-export type { Scenario };

@@ -4,15 +4,25 @@
  * prove the checks would have caught each defect.
  */
 import path from 'node:path';
+import { isAuditChaosError, isProgrammingError } from '../errors.ts';
 import { seededRandom, streamOf, uniform } from '../random.ts';
 import { openSource } from '../scan/open-source.ts';
 import { recipeFromSettings } from '../scan/recipe.ts';
-import { scanEntries, scanLog } from '../scan/scan.ts';
-import type { CheckpointSet, Finding, LedgerOp, LogEntry, LogSource, SourceItem } from '../scan/types.ts';
+import { emptyCounts, scanEntries, scanLog } from '../scan/scan.ts';
+import type {
+  CheckpointSet,
+  Finding,
+  FindingKind,
+  LedgerOp,
+  LogEntry,
+  LogSource,
+  SourceItem,
+} from '../scan/types.ts';
 import { isUnreadable } from '../scan/types.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import type { StackEndpoints } from '../stack/types.ts';
 import { type CanaryResult, runCanaries } from './canaries.ts';
+import { FindingSet } from './finding-set.ts';
 
 /** How many entries the canaries are planted among (the start of the log). */
 const CANARY_SAMPLE = 5000;
@@ -20,7 +30,17 @@ const CANARY_SAMPLE = 5000;
 export interface ScanStepResult {
   source: string;
   entries: number;
+  /** The findings kept (at most maxFindings; counts has them all). */
   findings: Finding[];
+  /** Every finding of this run, by kind (entries from before the run apart, in countsBefore). */
+  counts: Record<FindingKind, number>;
+  countsBefore: Record<FindingKind, number>;
+  findingsOmitted: number;
+  /** With `against`: the findings this scan has that the other did not (capped; freshCounts exact). */
+  fresh?: Finding[];
+  freshCounts?: Record<FindingKind, number>;
+  /** With `keepKeys`: every finding's identity, counted (for a later scan's `against`). */
+  keys?: FindingSet;
   checksRun: { name: string; ran: boolean; reason?: string; required: boolean }[];
   checkpointsVerified: number;
   canaries: { planted: number; caught: number; missed: string[]; results: CanaryResult[] } | undefined;
@@ -35,9 +55,21 @@ export interface ScanStepOptions {
   ledger: LedgerOp[];
   checkpoints?: CheckpointSet & { keyError?: string };
   seed: number;
+  /** The log's head before the workload: older entries are verified but not this run's. */
+  before?: { lastSeq: number };
+  /** Keep every finding's identity in the result (the scan before tamper probes). */
+  keepKeys?: boolean;
+  /** Report, in `fresh`, the findings that this identity set does not have. */
+  against?: FindingSet;
+  /** Plant canaries (default true). */
+  canaries?: boolean;
+  maxFindings?: number;
   signal?: AbortSignal;
   onProgress?: (entries: number) => void;
 }
+
+/** How many fresh findings a scan keeps as evidence (all are counted). */
+const MAX_FRESH = 10_000;
 
 /** Passes items through (one by one or in batches) and keeps the first `n` readable entries. */
 function sampling(source: LogSource, n: number): { source: LogSource; sample: LogEntry[] } {
@@ -80,6 +112,15 @@ function sampling(source: LogSource, n: number): { source: LogSource; sample: Lo
   return { sample, source: wrapped };
 }
 
+/** What the scan reads, as `auditchaos scan` would take it: a postgres:// URL, an http(s) URL or a path. */
+export function scanSpec(scenario: Scenario, scenarioDir: string, endpoints: StackEndpoints): string {
+  const src = scenario.scan.source;
+  if (src.kind === 'postgres') return src.url ?? endpoints.databaseUrl ?? '';
+  if (src.kind === 'http')
+    return new URL(src.path, src.url ?? endpoints.serviceDirectUrl ?? endpoints.serviceUrl).toString();
+  return path.resolve(scenarioDir, src.path);
+}
+
 export async function scanStep(opts: ScanStepOptions): Promise<ScanStepResult> {
   const { scenario, endpoints } = opts;
   const src = scenario.scan.source;
@@ -87,20 +128,28 @@ export async function scanStep(opts: ScanStepOptions): Promise<ScanStepResult> {
   const recipe = await recipeFromSettings(scenario.scan.chain, opts.scenarioDir);
   let opened: LogSource;
   try {
-    const spec =
-      src.kind === 'postgres'
-        ? (src.url ?? endpoints.databaseUrl ?? '')
-        : src.kind === 'http'
-          ? new URL(src.path, src.url ?? endpoints.serviceDirectUrl ?? endpoints.serviceUrl).toString()
-          : path.resolve(opts.scenarioDir, src.path);
+    const spec = scanSpec(scenario, opts.scenarioDir, endpoints);
     opened = await openSource(spec, {
       mapping: scenario.scan.mapping,
       ...(src.kind === 'postgres' ? { table: src.table } : {}),
     });
   } catch (e) {
+    // A wrong setting (exit 2) or a bug (70) is not an unreadable log.
+    if (isAuditChaosError(e) || isProgrammingError(e)) throw e;
     return failed(`could not open the log: ${(e as Error).message}`, started);
   }
-  const { source, sample } = sampling(opened, CANARY_SAMPLE);
+  const { source, sample } = sampling(opened, opts.canaries === false ? 0 : CANARY_SAMPLE);
+  const keys = opts.keepKeys ? new FindingSet() : undefined;
+  const against = opts.against?.copy();
+  const fresh: Finding[] = [];
+  const freshCounts = emptyCounts();
+  const onFinding = (f: Finding) => {
+    keys?.add(f);
+    if (against && !against.take(f)) {
+      freshCounts[f.kind]++;
+      if (fresh.length < MAX_FRESH) fresh.push(f);
+    }
+  };
   const checkpointsWanted = scenario.workload.checkpoint !== false;
   const haveCheckpoints =
     Boolean(opts.checkpoints?.publicKey) && (opts.checkpoints?.checkpoints.length ?? 0) > 0;
@@ -109,9 +158,20 @@ export async function scanStep(opts: ScanStepOptions): Promise<ScanStepResult> {
     recipe,
     ledger: opts.ledger,
     ...(haveCheckpoints && opts.checkpoints ? { checkpoints: opts.checkpoints } : {}),
+    ...(opts.before ? { before: opts.before } : {}),
+    ...(opts.maxFindings !== undefined ? { maxFindings: opts.maxFindings } : {}),
+    onFinding,
     signal: opts.signal,
     onProgress: (p) => opts.onProgress?.(p.entries),
   });
+  await opened.close?.().catch(() => undefined);
+  const counted = {
+    counts: result.counts,
+    countsBefore: result.countsBefore,
+    findingsOmitted: result.findingsOmitted,
+    ...(keys ? { keys } : {}),
+    ...(against ? { fresh, freshCounts } : {}),
+  };
   const checksRun = result.checksRun.map((c) => ({
     ...c,
     // A check the run relies on and that could not run makes the verdict unknown.
@@ -126,7 +186,20 @@ export async function scanStep(opts: ScanStepOptions): Promise<ScanStepResult> {
       source: result.source,
       entries: result.entries,
       findings: result.findings,
+      ...counted,
       checksRun,
+    };
+  }
+  if (opts.canaries === false) {
+    return {
+      source: result.source,
+      entries: result.entries,
+      findings: result.findings,
+      ...counted,
+      checksRun,
+      checkpointsVerified: result.checkpoints?.verified ?? 0,
+      canaries: undefined,
+      durationMs: Math.round(performance.now() - started),
     };
   }
 
@@ -154,6 +227,7 @@ export async function scanStep(opts: ScanStepOptions): Promise<ScanStepResult> {
     source: result.source,
     entries: result.entries,
     findings: result.findings,
+    ...counted,
     checksRun,
     checkpointsVerified: result.checkpoints?.verified ?? 0,
     canaries,
@@ -166,6 +240,9 @@ function failed(error: string, started: number): ScanStepResult {
     source: '',
     entries: 0,
     findings: [],
+    counts: emptyCounts(),
+    countsBefore: emptyCounts(),
+    findingsOmitted: 0,
     checksRun: [],
     checkpointsVerified: 0,
     canaries: undefined,

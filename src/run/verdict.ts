@@ -1,20 +1,21 @@
 /**
- * The verdict, as in Jepsen: pass, fail or unknown. Findings and the scenario's `expect` thresholds
- * decide pass or fail; a run without evidence (nothing acknowledged, the log unreadable, a check the
- * scenario relies on unable to run, canaries unplanted, an interrupted run) is unknown, never a pass.
- * Pure.
+ * The verdict, as in Jepsen: pass, fail or unknown. Finding counts (exact, never the capped list)
+ * and the scenario's `expect` thresholds decide pass or fail; a run without evidence (nothing
+ * acknowledged, the log unreadable, a check the scenario relies on unable to run, canaries
+ * unplanted, a probe or fault that could not be carried out, an interrupted run) is unknown, never
+ * a pass. Pure.
  */
 
-import type { Finding, FindingKind } from '../scan/types.ts';
+import type { FindingKind } from '../scan/types.ts';
 import type { Scenario } from '../scenario/schema.ts';
-import { compare, parseComparison } from '../scenario/units.ts';
+import { compare, formatDuration, parseComparison } from '../scenario/units.ts';
 import { INVARIANTS } from '../scenario/vocabulary.ts';
 import type { TamperRecord } from '../tamper/probes.ts';
 
 export interface ThresholdResult {
   name: string;
   expected: string;
-  /** null when it could not be measured (no ops, no samples) */
+  /** null when it could not be measured (no ops, no samples, a check that did not run) */
   actual: number | string | null;
   pass: boolean;
   /** How to show `actual` in a sentence, when the number alone would mislead (a ratio). */
@@ -28,28 +29,79 @@ export interface Verdict {
   reasons: string[];
 }
 
+/** The liveness invariant's input: see RecoveryEvidence (src/run/evidence.ts). */
+export interface RecoveryInput {
+  limitMs: number;
+  /** ms from the last heal to the service answering health and accepting a write; undefined: it did not. */
+  recoveredInMs?: number;
+  /** Why it did not recover (the last health or write error). */
+  reason?: string;
+}
+
 export interface VerdictInput {
   expect: Scenario['expect'];
-  findings: readonly Finding[];
+  /** Findings of this run, by kind, every one counted. */
+  counts: Readonly<Record<FindingKind, number>>;
+  /** Findings on entries that were in the log before the run. */
+  countsBefore?: Readonly<Record<FindingKind, number>>;
   ops: { attempted: number; ok: number };
   latency?: { p50: number; p99: number; max: number };
   canaries?: { planted: number; caught: number; missed: string[] };
   tamper: readonly TamperRecord[];
-  /** Checks that could not run, with why. */
+  /** Checks that could not run, with why (by check name: chain, ledger, ...). */
   checksNotRun: { name: string; reason: string }[];
+  /** Whether the scan that judges the run ran (its invariants are not checked otherwise). */
+  scanned: boolean;
+  /** Other checks that did not run to the end, by check name (e.g. tamper: the probes were cut short). */
+  notChecked?: Partial<Record<string, string>>;
+  /** Undefined when the scenario has no fault (nothing to recover from). */
+  recovery?: RecoveryInput;
   scanError?: string;
   /** The run stopped before it could scan (the stack would not come up, ...). */
   runError?: string;
+  /** Faults that could not be applied or healed: what the run claims to test did not happen. */
+  faultErrors?: string[];
   interrupted?: boolean;
+}
+
+/** Which check produces the findings an invariant counts: a check that did not run cannot pass it. */
+function notCheckedBecause(input: VerdictInput, check: string): string | undefined {
+  const given = input.notChecked?.[check];
+  if (given !== undefined) return given;
+  if (check === 'tamper') return undefined;
+  if (!input.scanned) return 'the scan did not run';
+  if (input.scanError !== undefined) return 'the log could not be read to the end';
+  return input.checksNotRun.find((c) => c.name === check)?.reason;
 }
 
 export function evaluate(input: VerdictInput): { thresholds: ThresholdResult[]; verdict: Verdict } {
   const thresholds: ThresholdResult[] = [];
-  const count = (k: FindingKind) => input.findings.filter((f) => f.kind === k).length;
-  for (const { expectKey: key, kind } of INVARIANTS) {
+  const failOnBefore = input.expect.beforeRun === 'fail';
+  for (const { expectKey: key, kind, check } of INVARIANTS) {
     const limit = input.expect[key];
-    const actual = count(kind);
-    thresholds.push({ name: key, expected: `<= ${limit}`, actual, pass: actual <= limit });
+    const reason = notCheckedBecause(input, check);
+    const actual = input.counts[kind] + (failOnBefore ? (input.countsBefore?.[kind] ?? 0) : 0);
+    thresholds.push({
+      name: key,
+      expected: `<= ${limit}`,
+      actual: reason !== undefined && actual <= limit ? null : actual,
+      pass: reason === undefined && actual <= limit,
+      ...(reason !== undefined && actual <= limit ? { display: `not checked: ${reason}` } : {}),
+    });
+  }
+  if (input.recovery) {
+    const r = input.recovery;
+    const got = r.recoveredInMs;
+    thresholds.push({
+      name: 'recovery',
+      expected: `<= ${formatDuration(r.limitMs)}`,
+      actual: got ?? `not recovered within ${formatDuration(r.limitMs)}`,
+      pass: got !== undefined && got <= r.limitMs,
+      display:
+        got === undefined
+          ? `the service did not answer its health check and accept a write within ${formatDuration(r.limitMs)} after the last fault healed${r.reason ? ` (${r.reason})` : ''}`
+          : `${formatDuration(Math.round(got))}`,
+    });
   }
   if (input.expect.availability) {
     const c = parseComparison(input.expect.availability);
@@ -81,17 +133,21 @@ export function evaluate(input: VerdictInput): { thresholds: ThresholdResult[]; 
       p.outcome === 'refused' ||
       (p.outcome === 'appended' && p.detection === undefined) ||
       (p.expect === 'detected' && p.detection === 'detected');
+    const judged =
+      p.outcome !== 'error' && (p.outcome === 'refused' || input.notChecked?.tamper === undefined);
     thresholds.push({
       name: `tamper.${p.name}`,
       expected:
         p.expect === 'refused' ? 'refused (or appended as a correction)' : 'refused, or detected by the scan',
-      actual:
+      // A probe that could not be carried out, or whose change was never scanned, proves nothing.
+      actual: !judged ? null : p.detection ? `${p.outcome}, ${p.detection}` : p.outcome,
+      display:
         p.outcome === 'error'
-          ? `error: ${p.detail}`
-          : p.detection
-            ? `${p.outcome}, ${p.detection}`
-            : p.outcome,
-      pass: p.outcome !== 'error' && ok,
+          ? `the probe could not be carried out: ${p.detail}`
+          : judged
+            ? undefined
+            : `${p.outcome}; not checked: ${input.notChecked?.tamper}`,
+      pass: judged && ok,
     });
   }
   if (input.canaries) {
@@ -105,24 +161,28 @@ export function evaluate(input: VerdictInput): { thresholds: ThresholdResult[]; 
 
   const unknown: string[] = [];
   if (input.interrupted) unknown.push('the run was interrupted before it finished');
-  if (input.runError) unknown.push(`the run stopped before the scan: ${input.runError}`);
+  if (input.runError) unknown.push(`the run stopped before its end: ${input.runError}`);
   if (input.scanError) unknown.push(`the log could not be read: ${input.scanError}`);
+  for (const e of input.faultErrors ?? []) unknown.push(`a fault was not carried out as planned: ${e}`);
   if (input.ops.ok === 0) unknown.push('no write was acknowledged: there is no evidence to judge');
   for (const c of input.checksNotRun) unknown.push(`check "${c.name}" could not run: ${c.reason}`);
   if (!input.canaries || input.canaries.planted === 0)
     unknown.push('no canary could be planted: the verifier is unchecked');
-  if (input.tamper.some((p) => p.outcome === 'error'))
-    unknown.push('a tamper probe could not be carried out');
 
   const failed = thresholds.filter((t) => !t.pass);
-  // A failed invariant is a fail even when other evidence is missing; missing evidence alone is unknown.
-  // A threshold that could not be measured (nothing attempted, no latency sample) is missing
-  // evidence, not a violation.
+  // A failed invariant is a fail even when other evidence is missing; missing evidence alone is
+  // unknown. A threshold that could not be measured is missing evidence, not a violation.
   const violations = failed.filter(
     (t) => t.actual !== null && !(t.name === 'canaries' && input.canaries?.planted === 0),
   );
   for (const t of failed)
-    if (t.actual === null) unknown.push(`${t.name} could not be measured: ${t.display ?? 'no data'}`);
+    if (t.actual === null)
+      unknown.push(
+        t.display?.startsWith('not checked')
+          ? `${t.name}: ${t.display}`
+          : `${t.name} could not be measured: ${t.display ?? 'no data'}`,
+      );
+  // An interrupted run judges nothing: what did not run must not read as a violation.
   if (violations.length && !input.interrupted) {
     return {
       thresholds,
@@ -132,7 +192,7 @@ export function evaluate(input: VerdictInput): { thresholds: ThresholdResult[]; 
       },
     };
   }
-  if (unknown.length) return { thresholds, verdict: { status: 'unknown', reasons: unknown } };
+  if (unknown.length) return { thresholds, verdict: { status: 'unknown', reasons: [...new Set(unknown)] } };
   return {
     thresholds,
     verdict: { status: 'pass', reasons: ['every invariant held and every canary was caught'] },

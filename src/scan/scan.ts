@@ -3,6 +3,7 @@
  * the checks that ran (and why others did not) and the verdict. `scan` and `run` both call it;
  * scanEntries() runs the same pipeline over entries already in memory (the run's canaries).
  */
+import { isProgrammingError, UsageError } from '../errors.ts';
 import { FINDING_KINDS, type FindingKind } from '../scenario/vocabulary.ts';
 import { type ChainCheck, createChainCheck } from './checks/chain.ts';
 import type { Check, Emit } from './checks/check.ts';
@@ -213,6 +214,7 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
     for (const c of checks) await c.finish(() => batchesOf(source, signal));
   } catch (e) {
     if (signal?.aborted) throw signal.reason ?? e;
+    if (isProgrammingError(e) || e instanceof UsageError) throw e;
     readError = `${source.describe}: ${(e as Error).message ?? String(e)}`;
   } finally {
     spill.dispose();

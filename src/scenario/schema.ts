@@ -270,6 +270,14 @@ export const scenarioSchema = z.strictObject({
       unexpected: countLimit.default(0),
       rollback: countLimit.default(0),
       tamperUndetected: countLimit.default(0),
+      recovery: duration.default(30_000).meta({
+        description:
+          'after the last fault heals, the service must answer its health check and accept a write within this (a liveness invariant)',
+      }),
+      beforeRun: z.enum(['warn', 'fail']).default('warn').meta({
+        description:
+          'findings on entries that were in the log before this run: shown apart as warnings (warn), or counted toward the verdict (fail)',
+      }),
       availability: comparison.optional(),
       latency: z
         .strictObject({

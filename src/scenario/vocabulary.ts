@@ -9,6 +9,7 @@ export const FLAW_MODES = [
   'mutable',
   'api-delete',
   'stale-head-cache',
+  'crash-on-db-error',
 ] as const;
 export type FlawMode = (typeof FLAW_MODES)[number];
 

@@ -21,6 +21,8 @@ export const FLAW_DESCRIPTIONS: Record<FlawMode, string> = {
   mutable:
     'creates no immutability triggers and grants the service role UPDATE and DELETE, so entries can be rewritten in place',
   'api-delete': 'DELETE /events/{event_id} removes the entry (a "purge" endpoint), and the schema lets it',
+  'crash-on-db-error':
+    'exits on its first database error once it is serving (no reconnect, no supervisor), so a database outage leaves the log service dead after the database is back',
   'stale-head-cache':
     'keeps the head (seq, hash) in memory and updates it before commit, so a failed commit, a restored database or a second replica makes later appends break the chain',
 };

@@ -22,6 +22,8 @@ export interface ApiDeps {
   /** Undefined when ready; else why the service cannot serve yet (schema not migrated). */
   notReady: () => string | undefined;
   log: (line: string) => void;
+  /** Called on a database error once the service is ready (the crash-on-db-error flaw exits there). */
+  onDbError?: (e: Error) => void;
 }
 
 class HttpError extends Error {
@@ -160,6 +162,7 @@ export function createHandler(deps: ApiDeps): (req: IncomingMessage, res: Server
       try {
         await deps.store.ping();
       } catch (e) {
+        deps.onDbError?.(e as Error);
         return send(res, 503, { status: 'unavailable', reason: (e as Error).message, flaws: deps.flaws });
       }
       return send(res, 200, { status: 'ok', flaws: deps.flaws });
@@ -177,6 +180,7 @@ export function createHandler(deps: ApiDeps): (req: IncomingMessage, res: Server
       if (e instanceof HttpError) return send(res, e.status, { error: e.message }, e.headers);
       if (e instanceof DbUnavailableError) {
         deps.log(`503 ${req.method} ${req.url}: ${e.message}`);
+        deps.onDbError?.(e);
         return send(res, 503, { error: 'database unavailable', detail: e.message }, { 'retry-after': '1' });
       }
       if (e instanceof DbRejectedError) return send(res, 400, { error: e.message });

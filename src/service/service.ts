@@ -29,6 +29,8 @@ export interface ServiceOptions {
   poolSize?: number;
   signal?: AbortSignal;
   log?: (line: string) => void;
+  /** The service gave up (the crash-on-db-error flaw): the process hosting it should exit non-zero. */
+  onFatal?: (reason: string) => void;
 }
 
 export interface RunningService {
@@ -55,7 +57,25 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
 
   const stop = new AbortController();
   let notReady: string | undefined = opts.adminUrl ? 'schema migration has not completed yet' : undefined;
-  const server: Server = createServer(createHandler({ store, signer, flaws, notReady: () => notReady, log }));
+  let crashed = false;
+  const onDbError = flaws.includes('crash-on-db-error')
+    ? (e: Error) => {
+        if (crashed || notReady !== undefined) return;
+        crashed = true;
+        log(`crash-on-db-error: exiting on the first database error: ${e.message}`);
+        opts.onFatal?.(`database error: ${e.message}`);
+      }
+    : undefined;
+  const server: Server = createServer(
+    createHandler({
+      store,
+      signer,
+      flaws,
+      notReady: () => notReady,
+      log,
+      ...(onDbError ? { onDbError } : {}),
+    }),
+  );
   server.keepAliveTimeout = 5_000;
 
   await new Promise<void>((resolve, reject) => {

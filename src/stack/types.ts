@@ -19,6 +19,11 @@ export interface StackEndpoints {
   serviceDirectUrl?: string;
   /** Owner role connection string (tamper probes over SQL, scan), reached directly, not through a proxy. */
   databaseUrl?: string;
+  /**
+   * The service's health check, asked directly (not through a proxy); default GET /health on
+   * serviceDirectUrl (else serviceUrl) answering 2xx. null: the service has none (writes tell).
+   */
+  health?: { url: string; status?: number } | null;
   /** The proxies as the stack created them: name -> listen address seen from the harness. */
   proxies: Record<string, { listen: string; upstream: string }>;
 }

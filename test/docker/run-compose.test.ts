@@ -35,7 +35,7 @@ it.skipIf(!probe.ok && process.env.AUDITCHAOS_REQUIRE_DOCKER !== '1')(
       reportsRoot: path.join(work, 'reports'),
       signal: new AbortController().signal,
       sink: { handle: () => {}, close: () => {} },
-      deps: {
+      ports: {
         chooseRuntime: async () => ({ kind: 'compose', why: 'the test asks for compose' }),
         createStack: (_choice, o) => {
           stack = new ComposeStack({

@@ -63,7 +63,7 @@ async function runCell(cell: Cell, portOffset: number, reportsRoot: string): Pro
     reportsRoot,
     signal: new AbortController().signal,
     sink: silent,
-    deps: {
+    ports: {
       chooseRuntime: async () => ({ kind: 'local', why: 'the detection matrix runs locally' }),
       createStack,
     },

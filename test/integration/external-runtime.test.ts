@@ -66,7 +66,7 @@ faults:
       reportsRoot: path.join(dir, 'reports'),
       signal: new AbortController().signal,
       sink: { handle() {}, close() {} },
-      deps: { chooseRuntime: async () => ({ kind: 'external', why: 'test' }), createStack },
+      ports: { chooseRuntime: async () => ({ kind: 'external', why: 'test' }), createStack },
     });
     expect(r.report.runtime.kind).toBe('external');
     expect(r.report.faults.map((f) => [f.id, f.error ?? 'ok', f.startedAt !== undefined])).toEqual([

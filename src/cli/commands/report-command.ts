@@ -1,14 +1,7 @@
-import { ExitCode, UsageError } from '../../errors.ts';
+import { exitCodeOf, UsageError } from '../../errors.ts';
 import { reportJsonSchema } from '../../report/model.ts';
 import { REPORT_FORMATS, type ReportFormat, rerenderReport } from '../../report/write.ts';
 import type { RegisterCommand } from '../context.ts';
-
-/** The exit code of a report's verdict, as `run` uses it. */
-export const EXIT_OF = {
-  pass: ExitCode.ok,
-  fail: ExitCode.violation,
-  unknown: ExitCode.inconclusive,
-} as const;
 
 export function parseFormats(text: string): ReportFormat[] {
   const list = text
@@ -56,6 +49,6 @@ export const registerReport: RegisterCommand = (program, ctx) => {
           `${paint(s.toUpperCase())}  ${report.scenario.name}${report.interrupted ? ' (interrupted)' : ''}`,
         );
       }
-      ctx.setExitCode(EXIT_OF[report.verdict.status]);
+      ctx.setExitCode(exitCodeOf({ verdict: report.verdict.status }));
     });
 };

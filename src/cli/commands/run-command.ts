@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ExitCode, UsageError } from '../../errors.ts';
+import { ExitCode, isAuditChaosError, UsageError } from '../../errors.ts';
 import type { RunOutcome } from '../../run/run-scenario.ts';
 import { readScenarioFile } from '../../scenario/read.ts';
 import { FLAW_MODES, RUNTIMES, type RuntimeName } from '../../scenario/vocabulary.ts';
@@ -16,17 +16,6 @@ interface RunFlags {
   json?: boolean;
   quiet?: boolean;
 }
-
-/** Worst first: the exit code of several runs is that of the worst one. */
-const EXIT_PRIORITY: number[] = [
-  ExitCode.interrupted,
-  ExitCode.internal,
-  ExitCode.environment,
-  ExitCode.usage,
-  ExitCode.violation,
-  ExitCode.inconclusive,
-  ExitCode.ok,
-];
 
 export const registerRun: RegisterCommand = (program, ctx) => {
   program
@@ -70,8 +59,12 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       // Loaded on use: `auditchaos proxy` and `serve` child processes should not pay for them.
       const { createTerminalSink } = await import('../../report/terminal/index.ts');
       const { writeIndex } = await import('../../report/write.ts');
-      const { runScenario } = await import('../../run/run-scenario.ts');
-      const { chooseRuntime, createStack } = await import('../../stack/factory.ts');
+      const { runScenario, preflightRun } = await import('../../run/run-scenario.ts');
+      const { worstExitCode } = await import('../../run/assemble.ts');
+      const { defaultPorts } = await import('../../run/ports.ts');
+      const ports = await defaultPorts(ctx.env);
+      // Settings that can be checked without a stack (hash recipe, scan source) are, for every scenario.
+      for (const l of loaded) await preflightRun(l, ports);
       const outcomes: RunOutcome[] = [];
       for (const l of loaded) {
         if (ctx.signal.aborted) break;
@@ -92,12 +85,17 @@ export const registerRun: RegisterCommand = (program, ctx) => {
               keepStack: flags.keepStack,
               signal: ctx.signal,
               sink,
-              deps: {
-                chooseRuntime: (r) => chooseRuntime(r, ctx.env),
-                createStack,
-              },
+              ports,
             }),
           );
+          const bug = outcomes[outcomes.length - 1]?.failure;
+          if (bug !== undefined && !isAuditChaosError(bug)) {
+            ctx.output.err(`internal error: ${bug instanceof Error ? bug.message : String(bug)}`);
+            if (bug instanceof Error && bug.stack) ctx.output.err(ctx.output.color.dim(bug.stack));
+            ctx.output.err(
+              'This is a bug in auditchaos. Please report it with the command you ran and the output above.',
+            );
+          }
         } finally {
           sink.close();
         }
@@ -127,7 +125,6 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       }
       const codes = outcomes.map((o) => o.exitCode as number);
       if (ctx.signal.aborted) codes.push(ExitCode.interrupted);
-      const worst = EXIT_PRIORITY.find((c) => codes.includes(c)) ?? ExitCode.ok;
-      ctx.setExitCode(worst as ExitCode);
+      ctx.setExitCode(worstExitCode(codes));
     });
 };

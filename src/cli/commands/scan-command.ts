@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import { ExitCode, UsageError } from '../../errors.ts';
+import { exitCodeOf, UsageError } from '../../errors.ts';
 import { readCheckpoints, readHistory } from '../../scan/inputs.ts';
 import { openSource } from '../../scan/open-source.ts';
 import { moduleRecipe, recipeFromSettings } from '../../scan/recipe.ts';
@@ -87,10 +87,7 @@ Examples:
       const result = await runScan(spec, flags, ctx);
       if (flags.json) printJson(result, ctx);
       else printHuman(result, flags, ctx);
-      const status = result.verdict.status;
-      ctx.setExitCode(
-        status === 'pass' ? ExitCode.ok : status === 'fail' ? ExitCode.violation : ExitCode.inconclusive,
-      );
+      ctx.setExitCode(exitCodeOf({ verdict: result.verdict.status }));
     });
 };
 

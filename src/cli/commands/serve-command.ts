@@ -1,4 +1,4 @@
-import { UsageError } from '../../errors.ts';
+import { ExitCode, UsageError } from '../../errors.ts';
 import { DURATION_HINT, HOSTPORT_HINT, parseDuration, parseHostPort } from '../../scenario/units.ts';
 import { FLAW_MODES } from '../../scenario/vocabulary.ts';
 import {
@@ -78,12 +78,21 @@ export const registerServe: RegisterCommand = (program, ctx) => {
         writerPassword: flags.writerPassword ?? env.AUDITLOG_WRITER_PASSWORD ?? DEFAULT_WRITER_PASSWORD,
         signal: ctx.signal,
         log: out,
+        onFatal: (reason) => fatal(reason),
       });
-      await new Promise<void>((resolve) => {
-        if (ctx.signal.aborted) resolve();
-        else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+      let fatal: (reason: string) => void = () => undefined;
+      const crashed = await new Promise<string | undefined>((resolve) => {
+        fatal = resolve;
+        if (ctx.signal.aborted) resolve(undefined);
+        else ctx.signal.addEventListener('abort', () => resolve(undefined), { once: true });
       });
       await service.close();
+      if (crashed !== undefined) {
+        // The flaw under test: a service that dies on a database error and stays dead.
+        ctx.output.err(`auditlog crashed (crash-on-db-error): ${crashed}`);
+        ctx.setExitCode(ExitCode.environment);
+        return;
+      }
       out('auditlog stopped');
     });
 };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluate, type VerdictInput } from '../../../src/run/verdict.ts';
+import { emptyCounts } from '../../../src/scan/scan.ts';
 import type { Finding } from '../../../src/scan/types.ts';
 import { parseScenario } from '../../../src/scenario/load.ts';
 import { attributeTamper } from '../../../src/tamper/attribute.ts';
@@ -15,9 +16,12 @@ expect: { availability: ">= 90%", latency: { p99: "< 100ms" } }
   'x.yml',
 ).expect;
 
+const counts = (over: Partial<Record<Finding['kind'], number>> = {}) => ({ ...emptyCounts(), ...over });
+
 const base: VerdictInput = {
   expect: expectBlock,
-  findings: [],
+  counts: counts(),
+  scanned: true,
   ops: { attempted: 100, ok: 95 },
   latency: { p50: 5, p99: 50, max: 80 },
   canaries: { planted: 5, caught: 5, missed: [] },
@@ -43,7 +47,7 @@ describe('evaluate', () => {
   });
 
   it('fails on a finding over its limit, a threshold, or a missed canary', () => {
-    expect(evaluate({ ...base, findings: [finding('missing')] }).verdict.status).toBe('fail');
+    expect(evaluate({ ...base, counts: counts({ missing: 1 }) }).verdict.status).toBe('fail');
     expect(evaluate({ ...base, ops: { attempted: 100, ok: 80 } }).verdict.reasons[0]).toMatch(/availability/);
     expect(evaluate({ ...base, latency: { p50: 5, p99: 150, max: 200 } }).verdict.status).toBe('fail');
     expect(
@@ -68,7 +72,7 @@ describe('evaluate', () => {
     ).toBe('unknown');
     expect(evaluate({ ...base, scanError: 'connection refused' }).verdict.status).toBe('unknown');
     expect(evaluate({ ...base, runError: 'port 18080 is in use' }).verdict.reasons[0]).toBe(
-      'the run stopped before the scan: port 18080 is in use',
+      'the run stopped before its end: port 18080 is in use',
     );
     expect(
       evaluate({ ...base, checksNotRun: [{ name: 'chain', reason: 'no hash column' }] }).verdict.status,
@@ -95,7 +99,10 @@ describe('evaluate', () => {
       evaluate({ ...base, tamper: [probe({ expect: 'refused', detection: 'detected' })] }).verdict.status,
     ).toBe('fail');
     expect(evaluate({ ...base, tamper: [probe({ outcome: 'refused' })] }).verdict.status).toBe('pass');
-    expect(evaluate({ ...base, tamper: [probe({ outcome: 'error' })] }).verdict.status).toBe('fail');
+    // A probe that could not be carried out proves nothing either way: unknown, never fail or pass.
+    const broken = evaluate({ ...base, tamper: [probe({ outcome: 'error', detail: 'syntax error' })] });
+    expect(broken.verdict.status).toBe('unknown');
+    expect(broken.verdict.reasons.join('\n')).toMatch(/could not be carried out: syntax error/);
   });
 });
 

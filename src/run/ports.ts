@@ -1,0 +1,96 @@
+/**
+ * Everything the run's shell reaches outside itself, as ports: the stack, the proxy API, the
+ * writers, the health check, the log's head, the tamper runner, the scanner, the report writer,
+ * the clock and the random seed. defaultPorts() is the one composition root; tests pass fakes
+ * (test/unit/run/shell.test.ts) to drive every exit path in milliseconds.
+ */
+import { mkdir, rmdir, writeFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import type { NetworkFaults } from '../chaos/toxiproxy-faults.ts';
+import type { Report } from '../report/model.ts';
+import type { LoadedScenario } from '../scenario/read.ts';
+import type { Scenario } from '../scenario/schema.ts';
+import type { RuntimeName } from '../scenario/vocabulary.ts';
+import type { RuntimeChoice } from '../stack/select.ts';
+import type { Stack, StackEndpoints } from '../stack/types.ts';
+import type { TamperContext, TamperRecord } from '../tamper/probes.ts';
+import type { RunWorkloadOptions, WorkloadResult } from '../workload/index.ts';
+import type { LogBaseline } from './evidence.ts';
+import type { ScanStepOptions, ScanStepResult } from './scan-step.ts';
+
+/** One answer of the service's health check; `absent` when the stack names none. */
+export type HealthAnswer = { ok: true } | { ok: false; detail: string } | { absent: true };
+
+export interface RunPorts {
+  /** Picks the runtime (auto: compose when Docker answers). */
+  chooseRuntime(requested: RuntimeName): Promise<RuntimeChoice>;
+  createStack(
+    choice: RuntimeChoice,
+    opts: { runId: string; loaded: LoadedScenario; log: (line: string) => void },
+  ): Stack;
+  /** Checks what can be checked before anything starts (hash recipe, scan source); throws UsageError. */
+  preflight(scenario: Scenario, scenarioDir: string): Promise<void>;
+  network(toxiproxyUrl: string): NetworkFaults;
+  runWorkload(opts: RunWorkloadOptions): Promise<WorkloadResult>;
+  health(endpoints: StackEndpoints, signal: AbortSignal): Promise<HealthAnswer>;
+  /**
+   * The log's head before the workload, once the database answers; also checks that the scan's
+   * mapping names columns that exist (UsageError) and that the log can be reached (EnvironmentError).
+   */
+  readBaseline(scenario: Scenario, scenarioDir: string, endpoints: StackEndpoints): Promise<LogBaseline>;
+  runTamper(probes: Scenario['tamper'], ctx: TamperContext): Promise<TamperRecord[]>;
+  scan(opts: ScanStepOptions): Promise<ScanStepResult>;
+  writeReport(dir: string, report: Report, opts: { formats: string[]; secrets: string[] }): Promise<unknown>;
+  files: {
+    mkdir(dir: string): Promise<void>;
+    writeFile(file: string, text: string): Promise<void>;
+    /** Removes a report folder that holds nothing (a run stopped before it wrote anything). */
+    removeIfEmpty(dir: string): Promise<void>;
+  };
+  /** Monotonic ms. */
+  clock(): number;
+  now(): Date;
+  /** A seed for a run whose scenario and flags name none. */
+  randomSeed(): number;
+}
+
+export async function defaultPorts(env: NodeJS.ProcessEnv = process.env): Promise<RunPorts> {
+  // Loaded here, not at the top: `auditchaos proxy` and `serve` children must not pay for them.
+  const [factory, toxi, workload, probes, scanStep, write, baseline, health, preflight] = await Promise.all([
+    import('../stack/factory.ts'),
+    import('../chaos/toxiproxy-faults.ts'),
+    import('../workload/index.ts'),
+    import('../tamper/probes.ts'),
+    import('./scan-step.ts'),
+    import('../report/write.ts'),
+    import('./baseline.ts'),
+    import('./health.ts'),
+    import('./preflight.ts'),
+  ]);
+  return {
+    chooseRuntime: (r) => factory.chooseRuntime(r, env),
+    createStack: factory.createStack,
+    preflight: preflight.preflight,
+    network: (url) => new toxi.ToxiproxyFaults(url),
+    runWorkload: workload.runWorkload,
+    health: health.checkHealth,
+    readBaseline: baseline.readBaseline,
+    runTamper: probes.runTamperProbes,
+    scan: scanStep.scanStep,
+    writeReport: (dir, report, opts) =>
+      write.writeReport(dir, report, {
+        formats: opts.formats as Scenario['report']['formats'],
+        secrets: opts.secrets,
+      }),
+    files: {
+      mkdir: async (dir) => {
+        await mkdir(dir, { recursive: true });
+      },
+      writeFile: (file, text) => writeFile(file, text),
+      removeIfEmpty: (dir) => rmdir(dir).catch(() => undefined),
+    },
+    clock: () => performance.now(),
+    now: () => new Date(),
+    randomSeed: () => Math.floor(Math.random() * 2 ** 31),
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * What a run can check before anything starts, so that a wrong setting costs seconds, not a whole
+ * run: the hash recipe loads and exports what it must, a JSONL scan source is a file (or a file
+ * to be), not a folder. Columns of the mapping are checked once the database answers
+ * (readBaseline). Throws UsageError naming the scenario's key.
+ */
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../errors.ts';
+import { recipeFromSettings } from '../scan/recipe.ts';
+import type { Scenario } from '../scenario/schema.ts';
+
+export async function preflight(scenario: Scenario, scenarioDir: string): Promise<void> {
+  try {
+    await recipeFromSettings(scenario.scan.chain, scenarioDir);
+  } catch (e) {
+    if (e instanceof UsageError)
+      throw new UsageError(`scan.chain: ${e.message}`, { hint: e.hint ?? 'fix scan.chain', cause: e.cause });
+    throw e;
+  }
+  const src = scenario.scan.source;
+  if (src.kind === 'jsonl') {
+    const file = path.resolve(scenarioDir, src.path);
+    const stat = statOf(file);
+    if (stat?.isDirectory())
+      throw new UsageError(`scan.source.path ${file} is a directory, not a JSONL file`, {
+        hint: 'name the log file itself',
+      });
+    if (!stat && !statOf(path.dirname(file))?.isDirectory())
+      throw new UsageError(`scan.source.path ${file}: neither the file nor its folder exists`, {
+        hint: 'the path is relative to the scenario file',
+      });
+  }
+}
+
+function statOf(p: string) {
+  try {
+    return statSync(p);
+  } catch {
+    return undefined;
+  }
+}
