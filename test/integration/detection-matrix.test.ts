@@ -24,6 +24,8 @@ interface Cell {
   seed?: number;
   /** For a flaw: the finding kinds that count as catching it. */
   expectKinds?: FindingKind[];
+  /** For a flaw that loses no entry (a dead service): the failed threshold that catches it. */
+  expectThresholds?: string[];
   /**
    * Flaws that show only when a cut lands inside one commit's window (between the INSERT and the
    * COMMIT reaching the server) are probabilistic by nature; such a cell gets a second run.
@@ -40,6 +42,7 @@ const FLAW_CELLS: Cell[] = [
   { flaw: 'mutable', scenario: 'tamper-probes', expectKinds: ['tamper-detected', 'tamper-undetected'] },
   { flaw: 'api-delete', scenario: 'tamper-probes', expectKinds: ['tamper-detected', 'tamper-undetected'] },
   { flaw: 'stale-head-cache', scenario: 'flapping-link', expectKinds: ['broken-chain'], attempts: 4 },
+  { flaw: 'crash-on-db-error', scenario: 'db-downtime', expectThresholds: ['recovery'] },
 ];
 
 interface Outcome {
@@ -83,14 +86,18 @@ async function runCell(cell: Cell, portOffset: number, reportsRoot: string): Pro
       note: ok ? 'passed' : `expected pass: ${r.report.verdict.reasons.join('; ')}`,
     };
   }
-  const caught = verdict === 'fail' && kinds.some((k) => cell.expectKinds?.includes(k));
+  const failedThresholds = r.report.thresholds.filter((t) => !t.pass && t.actual !== null).map((t) => t.name);
+  const caught =
+    verdict === 'fail' &&
+    (kinds.some((k) => cell.expectKinds?.includes(k)) ||
+      failedThresholds.some((t) => cell.expectThresholds?.includes(t)));
   return {
     cell,
     verdict,
     kinds,
     ok: caught,
     note: caught
-      ? `caught (${kinds.join(', ')})`
+      ? `caught (${[...kinds, ...failedThresholds].join(', ')})`
       : `NOT caught: ${verdict} ${kinds.join(', ')} ${r.report.verdict.reasons.join('; ')}`,
   };
 }

@@ -1,4 +1,5 @@
 import { isAuditChaosError, ScenarioError, type ScenarioProblem } from '../../errors.ts';
+import { preflight } from '../../run/preflight.ts';
 import { readScenarioFile } from '../../scenario/read.ts';
 import type { Scenario } from '../../scenario/schema.ts';
 
@@ -14,7 +15,9 @@ export async function validateScenarios(files: string[]): Promise<ValidateResult
   const results: ValidateResult[] = [];
   for (const file of files) {
     try {
-      const { scenario } = await readScenarioFile(file);
+      const { scenario, dir } = await readScenarioFile(file);
+      // What `run` checks before it starts anything (hash recipe module, scan source), validate checks too.
+      await preflight(scenario, dir);
       results.push({ file, ok: true, scenario, problems: [] });
     } catch (e) {
       if (e instanceof ScenarioError) results.push({ file, ok: false, problems: e.problems });
