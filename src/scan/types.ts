@@ -20,6 +20,22 @@ export interface LogEntry {
   hash: string;
   /** Where it came from (1-based line of a JSONL file), for evidence. */
   line?: number;
+  /**
+   * The stored text is not I-JSON (strict-json.ts): a duplicate member name or a lone surrogate,
+   * which JSON.parse accepted silently. The partial check reports it.
+   */
+  textIssue?: TextIssue;
+}
+
+/** Why stored JSON text is not I-JSON (RFC 7493), found in the raw text by strict-json.ts. */
+export interface TextIssue {
+  reason: 'duplicate-member' | 'lone-surrogate';
+  /** A sentence for a finding: what and where. */
+  message: string;
+  /** The duplicated member name (duplicate-member). */
+  member?: string;
+  /** Offset in the text where the issue is. */
+  at: number;
 }
 
 /** A stored record that could not even be read as an entry (bad JSON line, missing fields). */

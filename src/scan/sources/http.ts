@@ -5,9 +5,10 @@
  */
 import { EnvironmentError } from '../../errors.ts';
 import type { EntryMapping } from '../../scenario/schema.ts';
-import type { LogSource, SourceItem } from '../types.ts';
+import { jsonTextIssue, pageItemSpans } from '../strict-json.ts';
+import type { LogSource, SourceItem, TextIssue } from '../types.ts';
 import { itemsOf } from './array.ts';
-import { recordReader } from './record.ts';
+import { attachTextIssue, recordReader } from './record.ts';
 
 export interface HttpSourceOptions {
   /** The endpoint, e.g. http://127.0.0.1:8080/events */
@@ -22,10 +23,28 @@ export interface HttpSourceOptions {
   fetch?: typeof globalThis.fetch;
 }
 
+const PAGE_KEYS = ['events', 'entries', 'items'] as const;
+
+/**
+ * Per item, what makes its stored text not I-JSON (strict-json.ts), or undefined when the whole
+ * page is clean (the usual case: one pass over the text). An issue outside the items (a wrapper
+ * object naming `events` twice) makes the page itself unreadable.
+ */
+function pageIssues(text: string, count: number, u: URL): (TextIssue | undefined)[] | undefined {
+  const first = jsonTextIssue(text);
+  if (first === undefined) return undefined;
+  const spans = pageItemSpans(text, PAGE_KEYS);
+  const inside = spans?.some(([s, e]) => first.at >= s && first.at < e) ?? false;
+  if (!spans || spans.length !== count || !inside) {
+    throw new EnvironmentError(`GET ${u}: the page is not I-JSON: ${first.message}`);
+  }
+  return spans.map(([s, e]) => jsonTextIssue(text, s, e));
+}
+
 function pageItems(body: unknown): unknown[] | undefined {
   if (Array.isArray(body)) return body;
   if (body && typeof body === 'object') {
-    for (const k of ['events', 'entries', 'items']) {
+    for (const k of PAGE_KEYS) {
       const v = (body as Record<string, unknown>)[k];
       if (Array.isArray(v)) return v;
     }
@@ -56,15 +75,25 @@ export function httpSource(opts: HttpSourceOptions): LogSource {
         throw new EnvironmentError(`GET ${u} failed: ${(e as Error).message}`, { cause: e });
       }
       if (!res.ok) throw new EnvironmentError(`GET ${u} answered ${res.status} ${res.statusText}`);
-      const items = pageItems(await res.json());
+      const text = await res.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch (e) {
+        throw new EnvironmentError(`GET ${u} did not answer JSON: ${(e as Error).message}`, { cause: e });
+      }
+      const items = pageItems(body);
       if (items === undefined) {
         throw new EnvironmentError(`GET ${u} did not answer a JSON array (or {events: [...]})`);
       }
       if (items.length === 0) return;
+      const issues = pageIssues(text, items.length, u);
       const out: SourceItem[] = [];
       let maxSeq = after;
       for (const [i, rec] of items.entries()) {
         const item = read(rec, undefined, undefined);
+        const issue = issues?.[i];
+        if (issue) attachTextIssue(item, issue);
         if (item.seq !== undefined && item.seq > maxSeq) maxSeq = item.seq;
         if ((item as { unreadable?: true }).unreadable)
           (item as { reason: string }).reason += ` (page ${page}, item ${i})`;

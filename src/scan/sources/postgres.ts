@@ -11,7 +11,8 @@ import { EnvironmentError, UsageError } from '../../errors.ts';
 import { redactUrl } from '../../redact-url.ts';
 import type { EntryMapping } from '../../scenario/schema.ts';
 import { pgReferenceTs } from '../reference-chain.ts';
-import type { LogSource, SourceItem, UnreadableEntry } from '../types.ts';
+import { jsonTextIssue } from '../strict-json.ts';
+import type { LogEntry, LogSource, SourceItem, UnreadableEntry } from '../types.ts';
 import { itemsOf } from './array.ts';
 import { splitLines } from './lines.ts';
 import { REFERENCE_MAPPING, toSeq } from './record.ts';
@@ -102,11 +103,20 @@ async function plan(client: pg.Client, table: string, mapping: EntryMapping) {
   const select = `SELECT ${exprs.join(', ')} FROM ${from} ORDER BY ${orderBy}`;
   const hashless = absent.includes('hash') || absent.includes('prevHash');
   const missing = absent.filter((f) => f !== 'hash' && f !== 'prevHash');
-  return { select, hashless, missing, absent, mapping };
+  // jsonb is stored parsed (the last of duplicate names kept, surrogates paired or refused on
+  // input), so its text is I-JSON; json and text keep what was written, which may not be.
+  const payloadType = cols.get(mapping.payload)?.type;
+  const strictPayload = payloadType !== undefined && payloadType !== 'jsonb';
+  return { select, hashless, missing, absent, mapping, strictPayload };
 }
 
 /** One row of text values (null for SQL NULL), in FIELDS order, to a SourceItem. */
-function rowToItem(row: (string | null)[], hashless: boolean, mapping: EntryMapping): SourceItem {
+function rowToItem(
+  row: (string | null)[],
+  hashless: boolean,
+  mapping: EntryMapping,
+  strictPayload: boolean,
+): SourceItem {
   const [seqText, eventId, ts, actor, action, payloadText, prevHash, hash] = row;
   const seq = toSeq(seqText);
   const bad = (reason: string): UnreadableEntry => {
@@ -125,12 +135,14 @@ function rowToItem(row: (string | null)[], hashless: boolean, mapping: EntryMapp
   }
   if (payloadText === null || payloadText === undefined) return bad(`column ${mapping.payload} is NULL`);
   let payload: unknown;
+  let parsed = true;
   try {
     payload = JSON.parse(payloadText);
   } catch {
     payload = payloadText; // a text column holding non-JSON: hashed as the string it is
+    parsed = false;
   }
-  return {
+  const e: LogEntry = {
     seq,
     eventId: eventId!,
     ts: ts!,
@@ -140,6 +152,11 @@ function rowToItem(row: (string | null)[], hashless: boolean, mapping: EntryMapp
     prevHash: hashless ? '' : prevHash!,
     hash: hashless ? '' : hash!,
   };
+  if (parsed && strictPayload) {
+    const issue = jsonTextIssue(payloadText);
+    if (issue) e.textIssue = { ...issue, message: `column ${mapping.payload}: ${issue.message}` };
+  }
+  return e;
 }
 
 /** COPY text format: \N is NULL; backslash escapes (\\, \t, \n, \r, \b, \f, \v, octal, \xHH). */
@@ -225,7 +242,7 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
       { hint: 'map them with --map FIELD=COLUMN or scan.mapping in the scenario' },
     );
   }
-  const { select, hashless } = p;
+  const { select, hashless, strictPayload } = p;
 
   async function* viaCopy(signal?: AbortSignal): AsyncIterable<SourceItem[]> {
     const client = await connect(opts.url, timeout);
@@ -236,7 +253,7 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
       for await (const { lines } of splitLines(stream as AsyncIterable<Buffer>)) {
         const out: SourceItem[] = new Array(lines.length);
         for (let i = 0; i < lines.length; i++)
-          out[i] = rowToItem(copyLineToRow(lines[i]!), hashless, mapping);
+          out[i] = rowToItem(copyLineToRow(lines[i]!), hashless, mapping, strictPayload);
         yield out;
       }
     } finally {
@@ -261,7 +278,8 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
         });
         if (res.rows.length === 0) break;
         const out: SourceItem[] = new Array(res.rows.length);
-        for (let i = 0; i < res.rows.length; i++) out[i] = rowToItem(res.rows[i]!, hashless, mapping);
+        for (let i = 0; i < res.rows.length; i++)
+          out[i] = rowToItem(res.rows[i]!, hashless, mapping, strictPayload);
         yield out;
       }
       await client.query('COMMIT');

@@ -4,7 +4,14 @@
  * record unreadable; empty strings stay readable (the partial check names them).
  */
 import type { EntryMapping } from '../../scenario/schema.ts';
-import type { LogEntry, SourceItem, UnreadableEntry } from '../types.ts';
+import { jsonTextIssue } from '../strict-json.ts';
+import {
+  isUnreadable,
+  type LogEntry,
+  type SourceItem,
+  type TextIssue,
+  type UnreadableEntry,
+} from '../types.ts';
 
 export const REFERENCE_MAPPING: EntryMapping = {
   seq: 'seq',
@@ -110,5 +117,14 @@ export function slowLineItem(read: RecordReader, text: string, lineNo: number): 
       raw: text.length > 200 ? `${text.slice(0, 200)}...` : text,
     };
   }
-  return read(rec, lineNo, text);
+  const item = read(rec, lineNo, text);
+  const issue = jsonTextIssue(text);
+  if (issue) attachTextIssue(item, issue);
+  return item;
+}
+
+/** Marks an item whose stored text is not I-JSON: an entry carries it to the partial check. */
+export function attachTextIssue(item: SourceItem, issue: TextIssue): void {
+  if (isUnreadable(item)) item.reason += `; ${issue.message}`;
+  else item.textIssue = issue;
 }
