@@ -206,3 +206,61 @@ export function pageItemSpans(text: string, keys: readonly string[]): [number, n
   }
   return undefined;
 }
+
+/**
+ * [start, end) of the value of the top-level member `key` of the JSON object text[start, end)
+ * (valid JSON; the last occurrence, as JSON.parse keeps it), or undefined.
+ */
+export function memberValueSpan(
+  text: string,
+  key: string,
+  start = 0,
+  end = text.length,
+): [number, number] | undefined {
+  let p = skipWs(text, start);
+  if (text.charCodeAt(p) !== 0x7b) return undefined;
+  let found: [number, number] | undefined;
+  p = skipWs(text, p + 1);
+  while (p < end && text.charCodeAt(p) === 0x22) {
+    const ke = skipValue(text, p);
+    const raw = text.slice(p + 1, ke - 1);
+    const name = raw.includes('\\') ? (JSON.parse(text.slice(p, ke)) as string) : raw;
+    const vs = skipWs(text, skipWs(text, ke) + 1); // past the colon
+    const ve = skipValue(text, vs);
+    if (name === key) found = [vs, ve];
+    p = skipWs(text, ve);
+    if (text.charCodeAt(p) !== 0x2c) break;
+    p = skipWs(text, p + 1);
+  }
+  return found;
+}
+
+/** LogEntry.stored for a JSON record: its text, the payload's text in it, the record parsed on demand. */
+export class StoredJson {
+  constructor(
+    readonly payload: string,
+    readonly payloadOf: unknown,
+    private readonly text: string,
+  ) {}
+  row(): Record<string, unknown> {
+    return JSON.parse(this.text) as Record<string, unknown>;
+  }
+}
+
+/**
+ * The stored form of a record whose text is text[start, end) and whose parsed payload is `payload`:
+ * the payload member's value text (a JSON string value: the string itself).
+ */
+export function storedJsonOf(
+  text: string,
+  start: number,
+  end: number,
+  payloadKey: string,
+  payload: unknown,
+): StoredJson {
+  const span = memberValueSpan(text, payloadKey, start, end);
+  const rec = start === 0 && end === text.length ? text : text.slice(start, end);
+  if (span === undefined) return new StoredJson(JSON.stringify(payload) ?? '', payload, rec);
+  const payloadText = typeof payload === 'string' ? payload : text.slice(span[0], span[1]);
+  return new StoredJson(payloadText, payload, rec);
+}

@@ -5,10 +5,10 @@
  */
 import { EnvironmentError } from '../../errors.ts';
 import type { EntryMapping } from '../../scenario/schema.ts';
-import { jsonTextIssue, pageItemSpans } from '../strict-json.ts';
-import type { LogSource, SourceItem, TextIssue } from '../types.ts';
+import { jsonTextIssue, pageItemSpans, storedJsonOf } from '../strict-json.ts';
+import { isUnreadable, type LogSource, type SourceItem, type TextIssue } from '../types.ts';
 import { itemsOf } from './array.ts';
-import { attachTextIssue, recordReader } from './record.ts';
+import { attachTextIssue, REFERENCE_MAPPING, recordReader } from './record.ts';
 
 export interface HttpSourceOptions {
   /** The endpoint, e.g. http://127.0.0.1:8080/events */
@@ -21,6 +21,8 @@ export interface HttpSourceOptions {
   /** The seq to start after (default 0: the whole log). */
   after?: number;
   fetch?: typeof globalThis.fetch;
+  /** Keep each entry's stored form (LogEntry.stored), for recipes over the stored text. */
+  stored?: boolean;
 }
 
 const PAGE_KEYS = ['events', 'entries', 'items'] as const;
@@ -56,6 +58,7 @@ export function httpSource(opts: HttpSourceOptions): LogSource {
   const pageSize = opts.pageSize ?? 1000;
   const doFetch = opts.fetch ?? globalThis.fetch;
   const read = recordReader(opts.mapping);
+  const storedKey = opts.stored ? { ...REFERENCE_MAPPING, ...opts.mapping }.payload : undefined;
   async function* batches(signal?: AbortSignal): AsyncIterable<SourceItem[]> {
     let after = opts.after ?? 0;
     let page = 0;
@@ -88,12 +91,16 @@ export function httpSource(opts: HttpSourceOptions): LogSource {
       }
       if (items.length === 0) return;
       const issues = pageIssues(text, items.length, u);
+      const spans = storedKey === undefined ? undefined : pageItemSpans(text, PAGE_KEYS);
       const out: SourceItem[] = [];
       let maxSeq = after;
       for (const [i, rec] of items.entries()) {
         const item = read(rec, undefined, undefined);
         const issue = issues?.[i];
         if (issue) attachTextIssue(item, issue);
+        const span = spans?.[i];
+        if (span && storedKey !== undefined && !isUnreadable(item))
+          item.stored = storedJsonOf(text, span[0], span[1], storedKey, item.payload);
         if (item.seq !== undefined && item.seq > maxSeq) maxSeq = item.seq;
         if ((item as { unreadable?: true }).unreadable)
           (item as { reason: string }).reason += ` (page ${page}, item ${i})`;

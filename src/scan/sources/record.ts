@@ -4,7 +4,7 @@
  * record unreadable; empty strings stay readable (the partial check names them).
  */
 import type { EntryMapping } from '../../scenario/schema.ts';
-import { jsonTextIssue } from '../strict-json.ts';
+import { jsonTextIssue, storedJsonOf } from '../strict-json.ts';
 import {
   isUnreadable,
   type LogEntry,
@@ -82,8 +82,9 @@ export function recordReader(
       actor: r[m.actor],
       action: r[m.action],
       payload: r[m.payload],
-      prevHash: hashless ? '' : r[m.prevHash],
-      hash: hashless ? '' : r[m.hash],
+      // null reads as empty: the partial check names an empty hash, and a chain may start at null
+      prevHash: hashless ? '' : r[m.prevHash] === null ? '' : r[m.prevHash],
+      hash: hashless ? '' : r[m.hash] === null ? '' : r[m.hash],
     } as Record<string, unknown>;
     for (const f of STRING_FIELDS) {
       const v = e[f];
@@ -104,8 +105,16 @@ export function recordReader(
   };
 }
 
-/** One line through the general path (JSON.parse + the record reader). */
-export function slowLineItem(read: RecordReader, text: string, lineNo: number): SourceItem {
+/**
+ * One line through the general path (JSON.parse + the record reader). `storedKey`: keep the stored
+ * form (LogEntry.stored), the payload's text found under that key.
+ */
+export function slowLineItem(
+  read: RecordReader,
+  text: string,
+  lineNo: number,
+  storedKey?: string,
+): SourceItem {
   let rec: unknown;
   try {
     rec = JSON.parse(text);
@@ -118,6 +127,8 @@ export function slowLineItem(read: RecordReader, text: string, lineNo: number): 
     };
   }
   const item = read(rec, lineNo, text);
+  if (storedKey !== undefined && !isUnreadable(item))
+    item.stored = storedJsonOf(text, 0, text.length, storedKey, item.payload);
   const issue = jsonTextIssue(text);
   if (issue) attachTextIssue(item, issue);
   return item;
