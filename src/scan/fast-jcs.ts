@@ -54,7 +54,9 @@ const SLOW = Symbol('slow path');
  * A value whose native JSON.stringify() equals jcs(value): the value itself when every object's
  * keys are already in canonical order (no copy), else a copy with keys inserted in that order.
  * Throws SLOW where V8's own key order cannot be controlled (integer-like keys, which V8 always
- * enumerates first) or toJSON is involved; the caller then takes fastJcs().
+ * enumerates first), where a copy cannot hold the key (`__proto__`: an own member of what
+ * JSON.parse made, but a prototype setter on a fresh object) or toJSON is involved; the caller
+ * then takes fastJcs(), which reads the members and builds the text itself.
  */
 function canonicalOrder(v: unknown): unknown {
   if (typeof v !== 'object' || v === null) {
@@ -82,6 +84,8 @@ function canonicalOrder(v: unknown): unknown {
     const k = keys[i]!;
     const c0 = k.charCodeAt(0);
     if (c0 >= 48 && c0 <= 57) throw SLOW; // maybe an array index: V8 would reorder it
+    // Assigning "__proto__" to a plain object sets its prototype instead of adding the member.
+    if (c0 === 95 && k === '__proto__') throw SLOW;
     if (i > 0 && keys[i - 1]! > k) sorted = false;
     const c = obj[k];
     if (typeof c === 'object' && c !== null) {

@@ -15,6 +15,8 @@ export interface OpenSourceOptions {
   hashless?: boolean;
   pgMethod?: PostgresReadMethod;
   httpPageSize?: number;
+  /** Keep each entry's stored form (LogEntry.stored): pass `recipe.needsStored`. */
+  stored?: boolean;
 }
 
 export type SourceKind = 'postgres' | 'http' | 'jsonl';
@@ -33,17 +35,20 @@ export async function openSource(spec: string, opts: OpenSourceOptions = {}): Pr
         ...(opts.table ? { table: opts.table } : {}),
         ...(opts.mapping ? { mapping: opts.mapping } : {}),
         ...(opts.pgMethod ? { method: opts.pgMethod } : {}),
+        ...(opts.stored ? { stored: true } : {}),
       });
     case 'http':
       return httpSource({
         url: spec,
         ...(opts.mapping ? { mapping: opts.mapping } : {}),
         ...(opts.httpPageSize ? { pageSize: opts.httpPageSize } : {}),
+        ...(opts.stored ? { stored: true } : {}),
       });
     default:
       return jsonlSource(spec, {
         ...(opts.mapping ? { mapping: opts.mapping } : {}),
         ...(opts.hashless ? { hashless: true } : {}),
+        ...(opts.stored ? { stored: true } : {}),
       });
   }
 }

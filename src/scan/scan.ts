@@ -191,11 +191,14 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
   const stream: AsyncIterable<HashedBatch> = hashedBy
     ? source.referenceHashedBatches!(signal)
     : plainBatches(batchesOf(source, signal));
+  // A recipe over the stored text must get it: hashing a re-rendering instead would be a guess.
+  const needStored = recipe.needsStored === true && source.inMemory !== true;
   try {
     for await (const { items: batch, hashes } of stream) {
       signal?.throwIfAborted();
       for (let b = 0; b < batch.length; b++) {
         const item = batch[b]!;
+        if (needStored && !isUnreadable(item) && item.stored === undefined) throw new NoStoredText();
         entries++;
         if (isUnreadable(item)) unreadable++;
         if (item.seq !== undefined) {
@@ -242,6 +245,14 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
   if (ledger) result.ledger = { ops: ledger.ops.size, ...ledger.counts };
   result.verdict = verdictOf(result);
   return result;
+}
+
+class NoStoredText extends Error {
+  constructor() {
+    super(
+      'the hash recipe hashes the stored text, but the source was opened without it (openSource option stored: true): nothing verified',
+    );
+  }
 }
 
 async function* plainBatches(batches: AsyncIterable<SourceItem[]>): AsyncIterable<HashedBatch> {

@@ -20,6 +20,47 @@ export interface LogEntry {
   hash: string;
   /** Where it came from (1-based line of a JSONL file), for evidence. */
   line?: number;
+  /**
+   * The stored text is not I-JSON (strict-json.ts): a duplicate member name or a lone surrogate,
+   * which JSON.parse accepted silently. The partial check reports it.
+   */
+  textIssue?: TextIssue;
+  /**
+   * What is stored, before parsing: set by sources opened with `stored: true` (openSource), for
+   * recipes over the stored text (template recipes, modules). See StoredRecord.
+   */
+  stored?: StoredRecord;
+}
+
+/** An entry's stored form, for recipes that hash what is stored rather than a canonical form. */
+export interface StoredRecord {
+  /**
+   * The payload's stored text: a text/json column as written (jsonb as the server prints it); in a
+   * JSONL line or HTTP item, the value's text as it stands in the record (`{"data": "a"}`, `1.50`),
+   * or the string itself when the value is a JSON string.
+   */
+  payload: string;
+  /**
+   * The value `payload` was parsed into: recipes use the stored text only while entry.payload is
+   * still this value (a run's canary that edits the payload replaces it, and must be seen).
+   */
+  payloadOf: unknown;
+  /**
+   * The record as read: for JSONL/HTTP the parsed object; for Postgres the mapped columns by
+   * column name (text as text, bytea as bytes, other types as the server's text), NULL as null.
+   */
+  row: () => Record<string, unknown>;
+}
+
+/** Why stored JSON text is not I-JSON (RFC 7493), found in the raw text by strict-json.ts. */
+export interface TextIssue {
+  reason: 'duplicate-member' | 'lone-surrogate';
+  /** A sentence for a finding: what and where. */
+  message: string;
+  /** The duplicated member name (duplicate-member). */
+  member?: string;
+  /** Offset in the text where the issue is. */
+  at: number;
 }
 
 /** A stored record that could not even be read as an entry (bad JSON line, missing fields). */
@@ -53,6 +94,11 @@ export interface LogSource {
   referenceHashedBatches?(signal?: AbortSignal): AsyncIterable<HashedBatch>;
   /** Checks this source cannot feed, with the reason (e.g. chain: "table has no hash column"). */
   readonly notAvailable?: Readonly<Partial<Record<'chain', string>>>;
+  /**
+   * Items built in memory (fromArray): they carry whatever `stored` they were given; a source that
+   * reads storage must be opened with `stored: true` for a recipe that needsStored.
+   */
+  readonly inMemory?: boolean;
   /** Releases connections, when the source holds any (Postgres). */
   close?(): Promise<void>;
 }

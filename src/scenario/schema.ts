@@ -175,6 +175,26 @@ const chainSchema = z.strictObject({
     .optional()
     .meta({ description: 'prev_hash of the first entry; zeros of the digest length when absent' }),
   module: z.string().optional().meta({ description: 'a JS module exporting the hash recipe' }),
+  // scan (issue 12): a declarative recipe over the stored text (docs/recipes.md)
+  template: z.string().min(1).optional().meta({
+    description:
+      'hash input over the stored text of each mapped field, e.g. "{seq}|{eventId}|{actor}|{action}|{payload}"; "{{" is a brace',
+  }),
+  prev: z
+    .enum(['bytes', 'hex'])
+    .optional()
+    .meta({ description: 'template: the previous hash enters as its bytes (default) or its hex text' }),
+  order: z
+    .enum(['prev-first', 'prev-last'])
+    .optional()
+    .meta({ description: 'template: H(prev || text) (default) or H(text || prev)' }),
+  hmacKeyEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+    .optional()
+    .meta({
+      description: 'template: HMAC with the key in this environment variable (never written anywhere)',
+    }),
 });
 
 const scanSourceSchema = z.discriminatedUnion('kind', [

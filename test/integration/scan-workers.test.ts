@@ -48,6 +48,10 @@ function damagedLines(): string[] {
   lines[4000] = lines[4000]!.replace(/"actor":"[^"]*"/, '"actor":""'); // partial
   lines[4500] = lines[4500]!.replace('"seq":', '"seq": '); // whitespace: general path
   lines.splice(5000, 0, '', '   ', 'null', '{}');
+  // not I-JSON (duplicate member names, a lone surrogate): partial, on every path alike
+  lines[6000] = lines[6000]!.replace('"payload":{', '"payload":{"amount":1000000,"amount":5,');
+  lines[6500] = lines[6500]!.replace('"payload":{', '"payload":{"note":"\\ud800",');
+  lines[7000] = lines[7000]!.replace('"actor":', '"actor":"hidden","actor":');
   lines[9000] = lines[9000]!.replace(/"prev_hash":"[0-9a-f]{4}/, '"prev_hash":"ffff'); // broken link
   lines.push(lines[20]!); // duplicate id
   lines.push(lines[12_000]!.slice(0, -1)); // truncated last line, no newline at the end
@@ -79,6 +83,8 @@ describe('scan with worker threads', () => {
     expect(new Set(single.findings.map((f) => f.kind))).toEqual(
       new Set(['broken-chain', 'partial', 'duplicate']),
     );
+    const reasons = single.findings.map((f) => f.detail?.reason).filter((r) => r !== undefined);
+    expect(reasons).toEqual(['duplicate-member', 'lone-surrogate', 'duplicate-member']);
     for (const [f, chunkBytes] of [
       [file, 65_536],
       [file, 7_777],

@@ -117,6 +117,7 @@ async function runScan(spec: string, flags: ScanFlags, ctx: CliContext): Promise
     ...(table ? { table } : {}),
     ...(flags.hashless ? { hashless: true } : {}),
     ...(flags.pgMethod ? { pgMethod: flags.pgMethod } : {}),
+    ...(recipe.needsStored ? { stored: true } : {}),
   });
   const tty = flags.progress && Boolean(process.stderr.isTTY);
   const onProgress = tty

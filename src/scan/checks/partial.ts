@@ -1,7 +1,8 @@
 /**
  * The partial check: records that could not be read as entries (a line that does not parse, a
- * field missing), entries with a required field empty, and payloads whose digest differs from the
- * one the writer recorded in its ledger (a truncated or rewritten payload).
+ * field missing), entries whose stored text is not I-JSON (duplicate member names, lone
+ * surrogates: LogEntry.textIssue), entries with a required field empty, and payloads whose digest
+ * differs from the one the writer recorded in its ledger (a truncated or rewritten payload).
  */
 
 import { createHash } from 'node:crypto';
@@ -52,6 +53,19 @@ export function createPartialCheck(emit: Emit, opts: PartialCheckOptions = {}): 
             eventId: item.eventId,
             message: `${where(item)} cannot be read as an entry: ${item.reason}`,
             found: item.raw === undefined ? undefined : item.raw.slice(0, 200),
+          }),
+        );
+        return;
+      }
+      if (item.textIssue) {
+        const { reason, member } = item.textIssue;
+        emit(
+          finding('partial', CHECK, {
+            seq: item.seq,
+            line: item.line,
+            eventId: item.eventId || undefined,
+            message: `${where(item)}: ${item.textIssue.message}`,
+            detail: member === undefined ? { reason } : { reason, member },
           }),
         );
         return;

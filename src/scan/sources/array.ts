@@ -5,6 +5,7 @@ export function fromArray(items: readonly SourceItem[], describe = 'in-memory lo
   const BATCH = 4096;
   return {
     describe,
+    inMemory: true,
     async *entries(signal) {
       for (const item of items) {
         signal?.throwIfAborted();

@@ -40,6 +40,7 @@ import {
   throughPool,
 } from '../parallel.ts';
 import { makeHasher } from '../recipe.ts';
+import { StoredJson } from '../strict-json.ts';
 import type { HashedBatch, LogEntry, LogSource, SourceItem } from '../types.ts';
 import { itemsOf } from './array.ts';
 import { REFERENCE_MAPPING, recordReader, slowLineItem } from './record.ts';
@@ -61,6 +62,8 @@ export interface JsonlSourceOptions {
   parallelMinBytes?: number;
   /** Tests: wait for the workers to load before the first block, so that they get blocks. */
   waitForWorkers?: boolean;
+  /** Keep each entry's stored form (LogEntry.stored), for recipes over the stored text. */
+  stored?: boolean;
 }
 
 /** Field f of a canonical line described by rec at o (fieldString() of fast-line.ts). */
@@ -147,7 +150,8 @@ export async function jsonlSource(file: string, opts: JsonlSourceOptions = {}): 
   // 512 KiB: a decoded chunk stays a flat V8 string (from about 1 MB on it would be external).
   const highWaterMark = opts.chunkBytes ?? 1 << 19;
 
-  const slowItem = (text: string, lineNo: number): SourceItem => slowLineItem(read, text, lineNo);
+  const storedKey = opts.stored ? { ...REFERENCE_MAPPING, ...opts.mapping }.payload : undefined;
+  const slowItem = (text: string, lineNo: number): SourceItem => slowLineItem(read, text, lineNo, storedKey);
 
   function open(signal?: AbortSignal) {
     const raw = createReadStream(file, { highWaterMark, ...(signal ? { signal } : {}) });
@@ -212,17 +216,22 @@ export async function jsonlSource(file: string, opts: JsonlSourceOptions = {}): 
         if (e === ls || (text.charCodeAt(ls) <= 32 && text.slice(ls, e).trim() === '')) continue;
         if (fast && parseReferenceLine(text, ls, e, ref)) {
           const at = ref.at;
+          const payloadText = text.slice(at[F_PAYLOAD * 2]!, at[F_PAYLOAD * 2 + 1]!);
           const entry: LogEntry = {
             seq: ref.seq,
             eventId: fieldString(text, ref, F_EVENT_ID),
             ts: fieldString(text, ref, F_TS),
             actor: fieldString(text, ref, F_ACTOR),
             action: fieldString(text, ref, F_ACTION),
-            payload: JSON.parse(text.slice(at[F_PAYLOAD * 2]!, at[F_PAYLOAD * 2 + 1]!)),
+            payload: JSON.parse(payloadText),
             prevHash: fieldString(text, ref, F_PREV_HASH),
             hash: fieldString(text, ref, F_HASH),
             line: lineAt,
           };
+          if (storedKey !== undefined) {
+            const p = entry.payload;
+            entry.stored = new StoredJson(typeof p === 'string' ? p : payloadText, p, text.slice(ls, e));
+          }
           items.push(entry);
           hashes?.push(hasher(entry.prevHash, canonicalBodyOf(text, ls, ref)));
           continue;

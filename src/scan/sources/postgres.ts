@@ -11,7 +11,8 @@ import { EnvironmentError, UsageError } from '../../errors.ts';
 import { redactUrl } from '../../redact-url.ts';
 import type { EntryMapping } from '../../scenario/schema.ts';
 import { pgReferenceTs } from '../reference-chain.ts';
-import type { LogSource, SourceItem, UnreadableEntry } from '../types.ts';
+import { jsonTextIssue } from '../strict-json.ts';
+import type { LogEntry, LogSource, SourceItem, UnreadableEntry } from '../types.ts';
 import { itemsOf } from './array.ts';
 import { splitLines } from './lines.ts';
 import { REFERENCE_MAPPING, toSeq } from './record.ts';
@@ -27,6 +28,8 @@ export interface PostgresSourceOptions {
   /** Rows a FETCH (cursor method). */
   fetchSize?: number;
   connectTimeoutMs?: number;
+  /** Keep each entry's stored form (LogEntry.stored), for recipes over the stored text. */
+  stored?: boolean;
 }
 
 interface Column {
@@ -102,12 +105,55 @@ async function plan(client: pg.Client, table: string, mapping: EntryMapping) {
   const select = `SELECT ${exprs.join(', ')} FROM ${from} ORDER BY ${orderBy}`;
   const hashless = absent.includes('hash') || absent.includes('prevHash');
   const missing = absent.filter((f) => f !== 'hash' && f !== 'prevHash');
-  return { select, hashless, missing, absent, mapping };
+  // jsonb is stored parsed (the last of duplicate names kept, surrogates paired or refused on
+  // input), so its text is I-JSON; json and text keep what was written, which may not be.
+  const payloadType = cols.get(mapping.payload)?.type;
+  const strictPayload = payloadType !== undefined && payloadType !== 'jsonb';
+  // For LogEntry.stored.row(): each selected column's name, and whether it was read as hex of bytea.
+  const columns = FIELDS.map((f) => {
+    const col = cols.get(mapping[f]);
+    return col
+      ? { name: col.name, bytea: (f === 'hash' || f === 'prevHash') && col.type === 'bytea' }
+      : undefined;
+  });
+  return { select, hashless, missing, absent, mapping, strictPayload, columns };
 }
 
 /** One row of text values (null for SQL NULL), in FIELDS order, to a SourceItem. */
-function rowToItem(row: (string | null)[], hashless: boolean, mapping: EntryMapping): SourceItem {
-  const [seqText, eventId, ts, actor, action, payloadText, prevHash, hash] = row;
+interface RowContext {
+  hashless: boolean;
+  mapping: EntryMapping;
+  /** The payload column keeps what was written (json, text): check it is I-JSON. */
+  strictPayload: boolean;
+  /** Keep LogEntry.stored, with these columns (in FIELDS order) for row(). */
+  stored?: readonly ({ name: string; bytea: boolean } | undefined)[];
+}
+
+/** LogEntry.stored of a row: the payload column's text, the mapped columns on demand. */
+class StoredRow {
+  constructor(
+    readonly payload: string,
+    readonly payloadOf: unknown,
+    private readonly values: readonly (string | null | undefined)[],
+    private readonly columns: readonly ({ name: string; bytea: boolean } | undefined)[],
+  ) {}
+  row(): Record<string, unknown> {
+    const out: Record<string, unknown> = Object.create(null);
+    this.columns.forEach((c, i) => {
+      if (!c) return;
+      const v = this.values[i] ?? null;
+      out[c.name] = c.bytea && v !== null ? Buffer.from(v, 'hex') : v;
+    });
+    return out;
+  }
+}
+
+function rowToItem(row: (string | null)[], ctx: RowContext): SourceItem {
+  const { hashless, mapping, strictPayload } = ctx;
+  const [seqText, eventId, ts, actor, action, payloadText, prevHashText, hashText] = row;
+  // NULL hashes read as empty: the partial check names an empty hash; a chain may start at NULL.
+  const prevHash = prevHashText === null ? '' : prevHashText;
+  const hash = hashText === null ? '' : hashText;
   const seq = toSeq(seqText);
   const bad = (reason: string): UnreadableEntry => {
     const u: UnreadableEntry = { unreadable: true, reason };
@@ -125,12 +171,14 @@ function rowToItem(row: (string | null)[], hashless: boolean, mapping: EntryMapp
   }
   if (payloadText === null || payloadText === undefined) return bad(`column ${mapping.payload} is NULL`);
   let payload: unknown;
+  let parsed = true;
   try {
     payload = JSON.parse(payloadText);
   } catch {
     payload = payloadText; // a text column holding non-JSON: hashed as the string it is
+    parsed = false;
   }
-  return {
+  const e: LogEntry = {
     seq,
     eventId: eventId!,
     ts: ts!,
@@ -140,6 +188,12 @@ function rowToItem(row: (string | null)[], hashless: boolean, mapping: EntryMapp
     prevHash: hashless ? '' : prevHash!,
     hash: hashless ? '' : hash!,
   };
+  if (ctx.stored) e.stored = new StoredRow(payloadText, payload, row, ctx.stored);
+  if (parsed && strictPayload) {
+    const issue = jsonTextIssue(payloadText);
+    if (issue) e.textIssue = { ...issue, message: `column ${mapping.payload}: ${issue.message}` };
+  }
+  return e;
 }
 
 /** COPY text format: \N is NULL; backslash escapes (\\, \t, \n, \r, \b, \f, \v, octal, \xHH). */
@@ -225,7 +279,8 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
       { hint: 'map them with --map FIELD=COLUMN or scan.mapping in the scenario' },
     );
   }
-  const { select, hashless } = p;
+  const { select, hashless, strictPayload } = p;
+  const ctx: RowContext = { hashless, mapping, strictPayload, ...(opts.stored ? { stored: p.columns } : {}) };
 
   async function* viaCopy(signal?: AbortSignal): AsyncIterable<SourceItem[]> {
     const client = await connect(opts.url, timeout);
@@ -235,8 +290,7 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
     try {
       for await (const { lines } of splitLines(stream as AsyncIterable<Buffer>)) {
         const out: SourceItem[] = new Array(lines.length);
-        for (let i = 0; i < lines.length; i++)
-          out[i] = rowToItem(copyLineToRow(lines[i]!), hashless, mapping);
+        for (let i = 0; i < lines.length; i++) out[i] = rowToItem(copyLineToRow(lines[i]!), ctx);
         yield out;
       }
     } finally {
@@ -261,7 +315,7 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
         });
         if (res.rows.length === 0) break;
         const out: SourceItem[] = new Array(res.rows.length);
-        for (let i = 0; i < res.rows.length; i++) out[i] = rowToItem(res.rows[i]!, hashless, mapping);
+        for (let i = 0; i < res.rows.length; i++) out[i] = rowToItem(res.rows[i]!, ctx);
         yield out;
       }
       await client.query('COMMIT');

@@ -4,7 +4,14 @@
  * record unreadable; empty strings stay readable (the partial check names them).
  */
 import type { EntryMapping } from '../../scenario/schema.ts';
-import type { LogEntry, SourceItem, UnreadableEntry } from '../types.ts';
+import { jsonTextIssue, storedJsonOf } from '../strict-json.ts';
+import {
+  isUnreadable,
+  type LogEntry,
+  type SourceItem,
+  type TextIssue,
+  type UnreadableEntry,
+} from '../types.ts';
 
 export const REFERENCE_MAPPING: EntryMapping = {
   seq: 'seq',
@@ -75,8 +82,9 @@ export function recordReader(
       actor: r[m.actor],
       action: r[m.action],
       payload: r[m.payload],
-      prevHash: hashless ? '' : r[m.prevHash],
-      hash: hashless ? '' : r[m.hash],
+      // null reads as empty: the partial check names an empty hash, and a chain may start at null
+      prevHash: hashless ? '' : r[m.prevHash] === null ? '' : r[m.prevHash],
+      hash: hashless ? '' : r[m.hash] === null ? '' : r[m.hash],
     } as Record<string, unknown>;
     for (const f of STRING_FIELDS) {
       const v = e[f];
@@ -97,8 +105,16 @@ export function recordReader(
   };
 }
 
-/** One line through the general path (JSON.parse + the record reader). */
-export function slowLineItem(read: RecordReader, text: string, lineNo: number): SourceItem {
+/**
+ * One line through the general path (JSON.parse + the record reader). `storedKey`: keep the stored
+ * form (LogEntry.stored), the payload's text found under that key.
+ */
+export function slowLineItem(
+  read: RecordReader,
+  text: string,
+  lineNo: number,
+  storedKey?: string,
+): SourceItem {
   let rec: unknown;
   try {
     rec = JSON.parse(text);
@@ -110,5 +126,16 @@ export function slowLineItem(read: RecordReader, text: string, lineNo: number): 
       raw: text.length > 200 ? `${text.slice(0, 200)}...` : text,
     };
   }
-  return read(rec, lineNo, text);
+  const item = read(rec, lineNo, text);
+  if (storedKey !== undefined && !isUnreadable(item))
+    item.stored = storedJsonOf(text, 0, text.length, storedKey, item.payload);
+  const issue = jsonTextIssue(text);
+  if (issue) attachTextIssue(item, issue);
+  return item;
+}
+
+/** Marks an item whose stored text is not I-JSON: an entry carries it to the partial check. */
+export function attachTextIssue(item: SourceItem, issue: TextIssue): void {
+  if (isUnreadable(item)) item.reason += `; ${issue.message}`;
+  else item.textIssue = issue;
 }
