@@ -7,12 +7,12 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.ts';
-import { recipeFromSettings } from '../scan/recipe.ts';
+import { checkRecipeSettings } from '../scan/recipe.ts';
 import type { Scenario } from '../scenario/schema.ts';
 
 export async function preflight(scenario: Scenario, scenarioDir: string): Promise<void> {
   try {
-    await recipeFromSettings(scenario.scan.chain, scenarioDir);
+    await checkRecipeSettings(scenario.scan.chain, scenarioDir);
   } catch (e) {
     if (e instanceof UsageError)
       throw new UsageError(`scan.chain: ${e.message}`, { hint: e.hint ?? 'fix scan.chain', cause: e.cause });

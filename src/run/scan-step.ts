@@ -132,6 +132,7 @@ export async function scanStep(opts: ScanStepOptions): Promise<ScanStepResult> {
     opened = await openSource(spec, {
       mapping: scenario.scan.mapping,
       ...(src.kind === 'postgres' ? { table: src.table } : {}),
+      ...(recipe.needsStored ? { stored: true } : {}),
     });
   } catch (e) {
     // A wrong setting (exit 2) or a bug (70) is not an unreadable log.
