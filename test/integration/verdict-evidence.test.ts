@@ -85,7 +85,7 @@ describe('exact counts and self-checks on broken logs', () => {
       local(
         'partial-count',
         31180,
-        `workload: { writers: 32, rate: 500/s, duration: 14s, timeout: 2s, event: { payloadBytes: 512 } }
+        `workload: { writers: 32, rate: 500/s, duration: 18s, timeout: 2s, event: { payloadBytes: 512 } }
 `,
       ),
       ['truncate-payload'],
