@@ -40,7 +40,7 @@ describe('configuration checked up front', () => {
     [
       'missing-module',
       'scan: { chain: { module: ./nope.mjs } }',
-      /cannot load the hash recipe module .*nope\.mjs/,
+      /the hash recipe module .*nope\.mjs does not exist/,
     ],
     ['no-export', 'scan: { chain: { module: ./no-export.mjs } }', /no-export\.mjs exports no hash/],
   ] as const) {

@@ -55,9 +55,11 @@ describe('liveness', () => {
     local(
       'recovery',
       31080,
-      `workload: { writers: 4, rate: 40/s, duration: 5s, timeout: 1s }
+      // The outage (4 s) outlasts the service's database deadline (2 s): requests made during it
+      // fail with a database error however the machine schedules the restart.
+      `workload: { writers: 4, rate: 40/s, duration: 8s, timeout: 1s }
 faults:
-  - { at: 1500ms, for: 1s, kind: db-down, mode: kill }
+  - { at: 1500ms, for: 4s, kind: db-down, mode: kill }
 expect: { recovery: 3s, missing: 0 }
 `,
     );
