@@ -120,20 +120,14 @@ const faultSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('command'),
     ...faultTiming,
-    start: z
-      .string()
-      .min(1)
-      .meta({
-        description:
-          'shell command that starts the fault (kubectl delete pod ..., systemctl kill ..., docker kill ...)',
-      }),
-    heal: z
-      .string()
-      .min(1)
-      .meta({
-        description:
-          'shell command that undoes it; run on every path (end of window, Ctrl-C, error), and by `auditchaos down` after a crash',
-      }),
+    start: z.string().min(1).meta({
+      description:
+        'shell command that starts the fault (kubectl delete pod ..., systemctl kill ..., docker kill ...)',
+    }),
+    heal: z.string().min(1).meta({
+      description:
+        'shell command that undoes it; run on every path (end of window, Ctrl-C, error), and by `auditchaos down` after a crash',
+    }),
     timeout: duration
       .default(30_000)
       .meta({ description: 'each command is killed after this; a timeout is a fault error' }),
