@@ -3,6 +3,7 @@ import { stringify } from 'yaml';
 import {
   activeFaultsOf,
   canaryResult,
+  faultEffectText,
   findingSections,
   formatClock,
   formatCount,
@@ -111,7 +112,7 @@ export function renderMarkdown(input: Report, opts: RenderOptions = {}): string 
   else {
     L.push(
       ...table(
-        ['id', 'kind', 'target', 'planned', 'ran', 'params', 'error'],
+        ['id', 'kind', 'target', 'planned', 'ran', 'params', 'effect', 'error'],
         r.faults.map((f) => [
           f.id,
           f.kind,
@@ -121,11 +122,17 @@ export function renderMarkdown(input: Report, opts: RenderOptions = {}): string 
             ? 'never started'
             : `${formatClock(f.startedAt)} to ${f.endedAt === undefined ? 'not healed' : formatClock(f.endedAt)}`,
           JSON.stringify(f.params),
+          faultEffectText(f),
           f.error,
         ]),
       ),
       '',
     );
+    for (const f of r.faults)
+      for (const stage of ['start', 'heal'] as const) {
+        const out = f.output?.[stage];
+        if (out?.trim()) L.push(`${f.id} ${stage} command printed:`, '', '```', out.trimEnd(), '```', '');
+      }
   }
 
   L.push('## Findings', '');
