@@ -370,12 +370,20 @@ class Handler(BaseHTTPRequestHandler):
         return self.reply(status, entry)
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return  # a client that hung up (a timeout, a cut link): nothing to report
+        super().handle_error(request, client_address)
+
+
 def main():
     create_schema()
     host = os.environ.get("HOST", "0.0.0.0")
     port = int(os.environ.get("PORT", "7070"))
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
+    server = Server((host, port), Handler)
 
     def stop(signum, _frame):
         raise SystemExit(128 + signum)
