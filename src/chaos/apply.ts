@@ -1,11 +1,14 @@
 /** Turns a scenario fault into actions on the stack or the proxies; returns its heal. */
 import type { Fault } from '../scenario/schema.ts';
 import type { Stack } from '../stack/types.ts';
+import { applyCommandFault, type CommandFaultDeps } from './command-fault.ts';
 import type { Heal, NetworkFaults } from './toxiproxy-faults.ts';
 
 export interface FaultTargets {
   network: NetworkFaults;
   stack: Pick<Stack, 'dbFault' | 'dbRecover' | 'serviceFault' | 'serviceRecover'>;
+  /** `command` faults: where pending heals are recorded, how commands run, where output goes. */
+  commands?: CommandFaultDeps;
 }
 
 export async function applyFault(f: Fault, id: string, t: FaultTargets): Promise<Heal> {
@@ -52,6 +55,8 @@ export async function applyFault(f: Fault, id: string, t: FaultTargets): Promise
       await t.stack.dbFault(mode);
       return () => t.stack.dbRecover(mode);
     }
+    case 'command':
+      return applyCommandFault(f, id, t.commands);
     case 'service-down': {
       const { mode, replica } = f;
       await t.stack.serviceFault(mode, replica);

@@ -10,6 +10,8 @@ export interface FaultRecord {
   startedAt?: number;
   endedAt?: number;
   error?: string;
+  /** `command` faults: what the start and heal commands printed (cut). */
+  output?: { start?: string; heal?: string };
 }
 
 /** The faults active at time t (ms since start), for evidence on findings. */

@@ -18,6 +18,8 @@ type Handler = (reg: ProxyRegistry, params: string[], body: () => Promise<unknow
 interface Reply {
   status: number;
   json?: unknown;
+  /** A plain-text body (the Prometheus exposition of /metrics). */
+  text?: string;
 }
 
 interface Route {
@@ -100,10 +102,63 @@ const routes: Route[] = [
     },
   },
   {
+    pattern: /^\/metrics$/,
+    methods: { GET: async (r) => ({ status: 200, text: metricsText(r) }) },
+  },
+  {
     pattern: /^\/version$/,
     methods: { GET: async () => ({ status: 200, json: { version: SERVER_VERSION } }) },
   },
 ];
+
+const label = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+/**
+ * GET /metrics in the Prometheus text format. The byte counters have the names and labels of
+ * Toxiproxy's own (`toxiproxy -proxy-metrics`), so one reader serves both; the connection counters
+ * are this server's addition (real Toxiproxy has none): auditchaos uses them to tell whether a
+ * fault's proxy carried any traffic while it was active.
+ */
+export function metricsText(reg: ProxyRegistry): string {
+  const L: string[] = [];
+  const proxies = reg.list();
+  const family = (name: string, type: string, help: string, rows: [string, number][]) => {
+    L.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, v] of rows) L.push(`${name}{${labels}} ${v}`);
+  };
+  const byDirection = (pick: (p: (typeof proxies)[number]) => Record<string, number>) =>
+    proxies.flatMap((p) =>
+      (['downstream', 'upstream'] as const).map<[string, number]>((d) => [
+        `direction="${d}",listener="${label(p.listen)}",proxy="${label(p.name)}",upstream="${label(p.upstream)}"`,
+        pick(p)[d] ?? 0,
+      ]),
+    );
+  family(
+    'toxiproxy_proxy_received_bytes_total',
+    'counter',
+    'The number of bytes received from the client (upstream) or the server (downstream)',
+    byDirection((p) => p.traffic.received),
+  );
+  family(
+    'toxiproxy_proxy_sent_bytes_total',
+    'counter',
+    'The number of bytes sent on to the server (upstream) or the client (downstream)',
+    byDirection((p) => p.traffic.sent),
+  );
+  family(
+    'toxiproxy_proxy_connections_total',
+    'counter',
+    'Connections accepted by the proxy (auditchaos built-in proxy only)',
+    proxies.map((p) => [`proxy="${label(p.name)}"`, p.accepted]),
+  );
+  family(
+    'toxiproxy_proxy_connections_open',
+    'gauge',
+    'Connections open through the proxy now (auditchaos built-in proxy only)',
+    proxies.map((p) => [`proxy="${label(p.name)}"`, p.connectionCount]),
+  );
+  return `${L.join('\n')}\n`;
+}
 
 function readJson(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -179,7 +234,9 @@ export function apiHandler(reg: ProxyRegistry, onInternalError: (e: unknown) => 
     }
     handler(reg, params, () => readJson(req)).then(
       (reply) => {
-        if (reply.json === undefined) send(res, reply.status, undefined, '');
+        if (reply.text !== undefined)
+          send(res, reply.status, reply.text, 'text/plain; version=0.0.4; charset=utf-8');
+        else if (reply.json === undefined) send(res, reply.status, undefined, '');
         else send(res, reply.status, JSON.stringify(reply.json), 'application/json');
         if (!req.complete) req.resume();
       },

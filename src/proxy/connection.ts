@@ -13,6 +13,16 @@ import type { StreamDirection, Toxic } from './toxics.ts';
 const HIGH_WATER = 1 << 20;
 const LOW_WATER = HIGH_WATER / 2;
 
+/** Bytes a proxy received from each side and sent on, since it was created (GET /metrics). */
+export interface TrafficCounters {
+  received: Record<StreamDirection, number>;
+  sent: Record<StreamDirection, number>;
+}
+
+export function newTrafficCounters(): TrafficCounters {
+  return { received: { upstream: 0, downstream: 0 }, sent: { upstream: 0, downstream: 0 } };
+}
+
 export interface ConnectionEnv {
   now: () => number;
   random: () => number;
@@ -48,6 +58,7 @@ export class Link implements StageHost, Sink {
   private inputEnded = false;
   private sourcePaused = false;
   private readonly reader: SlabReader | undefined;
+  private readonly counters: TrafficCounters | undefined;
 
   constructor(
     direction: StreamDirection,
@@ -56,8 +67,10 @@ export class Link implements StageHost, Sink {
     conn: Connection,
     env: ConnectionEnv,
     reader?: SlabReader,
+    counters?: TrafficCounters,
   ) {
     this.direction = direction;
+    this.counters = counters;
     this.reader = reader;
     this.source = source;
     this.dest = dest;
@@ -71,12 +84,19 @@ export class Link implements StageHost, Sink {
 
   /** Starts reading the source; call after the initial toxics are added. */
   start(): void {
+    const counters = this.counters;
+    const d = this.direction;
     if (this.reader) {
       this.reader.attach((chunk) => {
+        if (counters) counters.received[d] += chunk.length;
         this.head.write(chunk);
         return !this.sourcePaused;
       });
-    } else this.source.on('data', (chunk: Buffer) => this.head.write(chunk));
+    } else
+      this.source.on('data', (chunk: Buffer) => {
+        if (counters) counters.received[d] += chunk.length;
+        this.head.write(chunk);
+      });
     this.source.on('end', () => this.endInput('eof'));
   }
 
@@ -131,6 +151,7 @@ export class Link implements StageHost, Sink {
 
   write(chunk: Buffer): void {
     if (this.ended || this.dest.destroyed) return;
+    if (this.counters) this.counters.sent[this.direction] += chunk.length;
     if (!this.dest.write(chunk)) {
       this.waitingDrain = true;
       this.pauseSource();
@@ -188,12 +209,13 @@ export class Connection {
     env: ConnectionEnv,
     onGone: (c: Connection) => void,
     readers: { client?: SlabReader; upstream?: SlabReader } = {},
+    counters?: TrafficCounters,
   ) {
     this.client = client;
     this.upstream = upstream;
     this.onGone = onGone;
-    this.up = new Link('upstream', client, upstream, this, env, readers.client);
-    this.down = new Link('downstream', upstream, client, this, env, readers.upstream);
+    this.up = new Link('upstream', client, upstream, this, env, readers.client, counters);
+    this.down = new Link('downstream', upstream, client, this, env, readers.upstream, counters);
     for (const t of toxics) this.linkFor(t.stream).addToxic(t);
     for (const s of [client, upstream]) {
       s.setNoDelay(true);

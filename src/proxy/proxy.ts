@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { ApiError, toxicNotFound } from './api-error.ts';
-import { Connection, type ConnectionEnv } from './connection.ts';
+import { Connection, type ConnectionEnv, newTrafficCounters, type TrafficCounters } from './connection.ts';
 import { SlabReader } from './slab-reader.ts';
 import { type StreamDirection, type Toxic, toxicJson } from './toxics.ts';
 
@@ -69,6 +69,10 @@ export class FaultProxy {
   /** Upstream toxics first, then downstream, each in the order added (Toxiproxy's listing order). */
   private toxicList: Toxic[] = [];
   private readonly env: ConnectionEnv;
+  /** Bytes carried since the proxy was created, across disable/enable. */
+  readonly traffic: TrafficCounters = newTrafficCounters();
+  /** Connections accepted since the proxy was created. */
+  accepted = 0;
 
   constructor(cfg: { name: string; listen: string; upstream: string }, env: ConnectionEnv) {
     this.name = cfg.name;
@@ -96,6 +100,7 @@ export class FaultProxy {
     return this.toxicList.find((t) => t.name === name);
   }
 
+  /** Connections open now (accepted, upstream connected or not). */
   get connectionCount(): number {
     return this.connections.size + this.pending.size;
   }
@@ -185,6 +190,7 @@ export class FaultProxy {
       client.destroy();
       return;
     }
+    this.accepted++;
     this.pending.add(client);
     const addr = splitHostPort(this.upstream);
     const upstreamReader = this.env.slabReads ? new SlabReader() : undefined;
@@ -220,6 +226,7 @@ export class FaultProxy {
         this.env,
         (c) => this.connections.delete(c),
         { client: adopted ? clientReader : undefined, upstream: upstreamReader },
+        this.traffic,
       );
       this.connections.add(conn);
       (adopted ?? client).resume();

@@ -354,8 +354,9 @@ export class SlicerStage extends TimedQueueStage {
 /**
  * Cut points of a chunk of `length` bytes: halve until a piece is within size_variation of
  * average_size, moving each cut by up to ± size_variation (Toxiproxy's recipe). Validation keeps
- * size_variation < average_size, which keeps every cut strictly inside its range: no empty piece,
- * no endless recursion.
+ * size_variation <= average_size; a cut is also kept strictly inside its range (with
+ * size_variation == average_size the shift can reach the range's start): no empty piece, no endless
+ * recursion.
  */
 export function sliceBounds(
   length: number,
@@ -371,6 +372,7 @@ export function sliceBounds(
     }
     let mid = start + Math.floor((end - start) / 2);
     if (sizeVariation > 0) mid += Math.floor(random() * sizeVariation * 2) - sizeVariation;
+    mid = Math.min(end - 1, Math.max(start + 1, mid));
     cut(start, mid);
     cut(mid, end);
   };

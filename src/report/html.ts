@@ -9,6 +9,7 @@ import {
   activeFaultsOf,
   type CheckStatus,
   canaryResult,
+  faultEffectText,
   findingsByKind,
   formatClock,
   formatCount,
@@ -191,7 +192,7 @@ export function renderHtml(input: Report, opts: RenderOptions = {}): string {
   else
     S.push(
       table(
-        ['id', 'kind', 'target', 'planned', 'ran', 'params', 'error'],
+        ['id', 'kind', 'target', 'planned', 'ran', 'params', 'effect', 'error'],
         r.faults.map((f) => [
           e(f.id),
           e(f.kind),
@@ -201,10 +202,21 @@ export function renderHtml(input: Report, opts: RenderOptions = {}): string {
             ? '<span class="badge b-warn">never started</span>'
             : `${formatClock(f.startedAt)} to ${f.endedAt === undefined ? '<span class="badge b-warn">not healed</span>' : formatClock(f.endedAt)}`,
           `<code>${e(JSON.stringify(f.params))}</code>`,
+          f.noEffect
+            ? `<span class="badge b-warn">had no effect</span> ${e(f.noEffect)}`
+            : dash(faultEffectText(f) || undefined),
           dash(f.error),
         ]),
       ),
     );
+  for (const f of r.faults)
+    for (const stage of ['start', 'heal'] as const) {
+      const out = f.output?.[stage];
+      if (out?.trim())
+        S.push(
+          `<details><summary>${e(f.id)} ${stage} command output</summary><pre>${e(out)}</pre></details>`,
+        );
+    }
 
   S.push('<h2 id="findings">Findings</h2>');
   const groups = findingsByKind(r);

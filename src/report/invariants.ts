@@ -85,6 +85,15 @@ export function formatThresholdActual(t: ThresholdResult): string {
   return String(t.actual);
 }
 
+/** What a fault's proxy carried while it was active, as the fault tables show it. */
+export function faultEffectText(f: Report['faults'][number]): string {
+  if (f.noEffect) return `had no effect: ${f.noEffect}`;
+  if (f.effect === undefined) return '';
+  if (f.effect === 'unknown') return 'unknown (the proxy has no traffic counters)';
+  const bytes = `${formatCount(f.effect.bytes)} bytes`;
+  return f.effect.connections === null ? bytes : `${formatCount(f.effect.connections)} connections, ${bytes}`;
+}
+
 export function formatMs(v: number | null | undefined): string {
   if (v === null || v === undefined) return '-';
   if (v >= 10_000) return `${Number((v / 1000).toFixed(1))}s`;

@@ -3,6 +3,7 @@ import { stringify } from 'yaml';
 import {
   activeFaultsOf,
   canaryResult,
+  faultEffectText,
   findingsByKind,
   formatClock,
   formatCount,
@@ -91,7 +92,7 @@ export function renderMarkdown(input: Report, opts: RenderOptions = {}): string 
   else {
     L.push(
       ...table(
-        ['id', 'kind', 'target', 'planned', 'ran', 'params', 'error'],
+        ['id', 'kind', 'target', 'planned', 'ran', 'params', 'effect', 'error'],
         r.faults.map((f) => [
           f.id,
           f.kind,
@@ -101,11 +102,17 @@ export function renderMarkdown(input: Report, opts: RenderOptions = {}): string 
             ? 'never started'
             : `${formatClock(f.startedAt)} to ${f.endedAt === undefined ? 'not healed' : formatClock(f.endedAt)}`,
           JSON.stringify(f.params),
+          faultEffectText(f),
           f.error,
         ]),
       ),
       '',
     );
+    for (const f of r.faults)
+      for (const stage of ['start', 'heal'] as const) {
+        const out = f.output?.[stage];
+        if (out?.trim()) L.push(`${f.id} ${stage} command printed:`, '', '```', out.trimEnd(), '```', '');
+      }
   }
 
   L.push('## Findings', '');

@@ -43,6 +43,21 @@ export const faultRecordSchema = z.strictObject({
   startedAt: msSinceStart.optional().meta({ description: 'absent when it never started' }),
   endedAt: msSinceStart.optional().meta({ description: 'absent when it was never healed (interrupted run)' }),
   error: z.string().optional(),
+  output: z
+    .strictObject({ start: z.string().optional(), heal: z.string().optional() })
+    .optional()
+    .meta({ description: 'command faults: what the start and heal commands printed (cut)' }),
+  effect: z
+    .union([z.strictObject({ connections: count.nullable(), bytes: count }), z.literal('unknown')])
+    .optional()
+    .meta({
+      description:
+        "proxy faults: the connections (open or opened) and bytes the proxy carried while the fault was active; connections null where the proxy counts only bytes (Toxiproxy -proxy-metrics); 'unknown' where it has no counters",
+    }),
+  noEffect: z
+    .string()
+    .optional()
+    .meta({ description: 'set when the fault had no effect: why (its proxy carried no traffic)' }),
 });
 
 export const TAMPER_OUTCOMES = ['refused', 'appended', 'accepted', 'error'] as const;

@@ -3,7 +3,9 @@
  * the verdict and the exit code. Pure: no I/O, no clock, no randomness; every exit path of a run
  * is a value of RunEvidence and is tested as one (test/unit/run/assemble.test.ts).
  */
+import { noEffectReason, proxyOfFault } from '../chaos/fault-effect.ts';
 import { activeFaultsAt, type FaultRecord } from '../chaos/fault-log.ts';
+import { planFaults } from '../chaos/plan.ts';
 import { ExitCode, exitCodeOf, InterruptedError, isAuditChaosError } from '../errors.ts';
 import type { Report } from '../report/model.ts';
 import { emptyCounts } from '../scan/scan.ts';
@@ -121,8 +123,21 @@ function afterHeal(w: WorkloadResult | undefined, lastHealAt: number) {
   return { attempted: ops.length, ok: ops.filter((o) => o.outcome === 'ok').length };
 }
 
+/** The fault log as reported: each applied proxy fault with its effect, and why it had none. */
+function faultsWithEffect(ev: RunEvidence): Report['faults'] {
+  const planned = new Map(planFaults(ev.loaded.scenario.faults, ev.seed).map((p) => [p.id, p.fault]));
+  return ev.faults.map((r) => {
+    const fault = planned.get(r.id);
+    if (!fault || r.startedAt === undefined || proxyOfFault(fault) === undefined) return r;
+    const effect = ev.faultEffects[r.id] ?? 'unknown';
+    const why = noEffectReason(fault, effect);
+    return why === undefined ? { ...r, effect } : { ...r, effect, noEffect: why };
+  });
+}
+
 export function assemble(ev: RunEvidence): Assembled {
   const scenario = ev.loaded.scenario;
+  const faults = faultsWithEffect(ev);
   const w = ev.workload;
   const scan = ev.scan;
   const tamper = judgeTamper(ev);
@@ -166,6 +181,10 @@ export function assemble(ev: RunEvidence): Assembled {
       const r = ev.faults.find((x) => x.id === f.id);
       return `${f.id} (${r?.kind ?? 'fault'} ${r?.target ?? ''}) ${f.stage}: ${(f.error as Error)?.message ?? String(f.error)}`;
     }),
+    faultEffects: {
+      applied: faults.filter((f) => f.startedAt !== undefined).length,
+      noEffect: faults.flatMap((f) => (f.noEffect ? [`${f.id}: ${f.noEffect}`] : [])),
+    },
     interrupted,
   });
 
@@ -218,7 +237,7 @@ export function assemble(ev: RunEvidence): Assembled {
       p50: s.p50,
       p99: s.p99,
     })),
-    faults: ev.faults,
+    faults,
     tamper: tamper.probes.map(toReportTamper),
     checkpoints: {
       count: w?.checkpoints?.checkpoints.length ?? 0,

@@ -2,6 +2,7 @@
  * What the imperative shell of a run gathers (src/run/shell.ts) and the one pure function that
  * decides from it (src/run/assemble.ts). Everything here is data: no handles, no promises.
  */
+import type { FaultEffect } from '../chaos/fault-effect.ts';
 import type { FaultRecord } from '../chaos/fault-log.ts';
 import type { PhaseName } from '../report/events.ts';
 import type { Report } from '../report/model.ts';
@@ -69,6 +70,8 @@ export interface RunEvidence {
   faults: FaultRecord[];
   /** Faults that could not be applied or healed, with the error objects (for the exit code). */
   faultErrors: { id: string; stage: 'apply' | 'heal'; error: unknown }[];
+  /** Per applied proxy fault (by id), what its proxy carried while it was active. */
+  faultEffects: Record<string, FaultEffect>;
   health: HealthSample[];
   recovery?: RecoveryEvidence;
   /** Writes the recovery check sent after the workload (part of the ledger, not of availability). */

@@ -4,9 +4,16 @@ import type { HealthAnswer } from './ports.ts';
 
 const HEALTH_TIMEOUT_MS = 2000;
 
-export function healthTarget(endpoints: StackEndpoints): { url: string; status?: number } | null {
-  if (endpoints.health !== undefined) return endpoints.health;
-  return { url: new URL('/health', endpoints.serviceDirectUrl ?? endpoints.serviceUrl).toString() };
+export function healthTarget(endpoints: StackEndpoints): { url: string; status?: number[] } | null {
+  if (endpoints.health === null) return null;
+  if (endpoints.health !== undefined) {
+    const { url, status } = endpoints.health;
+    return status === undefined ? { url } : { url, status: [status] };
+  }
+  const url = new URL(endpoints.healthPath ?? '/health', endpoints.serviceDirectUrl ?? endpoints.serviceUrl);
+  return endpoints.healthStatus
+    ? { url: url.toString(), status: endpoints.healthStatus }
+    : { url: url.toString() };
 }
 
 export async function checkHealth(endpoints: StackEndpoints, signal: AbortSignal): Promise<HealthAnswer> {
@@ -17,7 +24,7 @@ export async function checkHealth(endpoints: StackEndpoints, signal: AbortSignal
       signal: AbortSignal.any([signal, AbortSignal.timeout(HEALTH_TIMEOUT_MS)]),
     });
     await r.body?.cancel();
-    const ok = target.status === undefined ? r.ok : r.status === target.status;
+    const ok = target.status === undefined ? r.ok : target.status.includes(r.status);
     return ok ? { ok: true } : { ok: false, detail: `${target.url} answered HTTP ${r.status}` };
   } catch (e) {
     if (signal.aborted) throw signal.reason;

@@ -6,13 +6,15 @@
  */
 import { mkdir, rmdir, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
+import type { CommandRunner, PendingHeals } from '../chaos/command-fault.ts';
+import type { TrafficMeter } from '../chaos/proxy-metrics.ts';
 import type { NetworkFaults } from '../chaos/toxiproxy-faults.ts';
 import type { Report } from '../report/model.ts';
 import type { LoadedScenario } from '../scenario/read.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import type { RuntimeName } from '../scenario/vocabulary.ts';
 import type { RuntimeChoice } from '../stack/select.ts';
-import type { Stack, StackEndpoints } from '../stack/types.ts';
+import type { RuntimeKind, Stack, StackEndpoints } from '../stack/types.ts';
 import type { TamperContext, TamperRecord } from '../tamper/probes.ts';
 import type { RunWorkloadOptions, WorkloadResult } from '../workload/index.ts';
 import type { LogBaseline } from './evidence.ts';
@@ -31,6 +33,12 @@ export interface RunPorts {
   /** Checks what can be checked before anything starts (hash recipe, scan source); throws UsageError. */
   preflight(scenario: Scenario, scenarioDir: string): Promise<void>;
   network(toxiproxyUrl: string): NetworkFaults;
+  /** The proxies' traffic counters (GET /metrics), read around each proxy fault. */
+  traffic(toxiproxyUrl: string): TrafficMeter;
+  /** Where the heals of `command` faults are written before they start (the run's state file). */
+  pendingHeals(runId: string, runtime: RuntimeKind): PendingHeals;
+  /** Runs a `command` fault's start or heal command in a shell. */
+  runCommand: CommandRunner;
   runWorkload(opts: RunWorkloadOptions): Promise<WorkloadResult>;
   health(endpoints: StackEndpoints, signal: AbortSignal): Promise<HealthAnswer>;
   /**
@@ -56,7 +64,21 @@ export interface RunPorts {
 
 export async function defaultPorts(env: NodeJS.ProcessEnv = process.env): Promise<RunPorts> {
   // Loaded here, not at the top: `auditchaos proxy` and `serve` children must not pay for them.
-  const [factory, toxi, workload, probes, scanStep, write, baseline, health, preflight] = await Promise.all([
+  const [
+    factory,
+    toxi,
+    workload,
+    probes,
+    scanStep,
+    write,
+    baseline,
+    health,
+    preflight,
+    metrics,
+    faultState,
+    command,
+    state,
+  ] = await Promise.all([
     import('../stack/factory.ts'),
     import('../chaos/toxiproxy-faults.ts'),
     import('../workload/index.ts'),
@@ -66,12 +88,19 @@ export async function defaultPorts(env: NodeJS.ProcessEnv = process.env): Promis
     import('./baseline.ts'),
     import('./health.ts'),
     import('./preflight.ts'),
+    import('../chaos/proxy-metrics.ts'),
+    import('../stack/fault-state.ts'),
+    import('../chaos/command-fault.ts'),
+    import('../stack/state.ts'),
   ]);
   return {
     chooseRuntime: (r) => factory.chooseRuntime(r, env),
     createStack: factory.createStack,
     preflight: preflight.preflight,
     network: (url) => new toxi.ToxiproxyFaults(url),
+    traffic: (url) => new metrics.ToxiproxyMetrics(url),
+    pendingHeals: (runId, runtime) => new faultState.FaultStateFile(runId, runtime, state.stateDir(env)),
+    runCommand: command.runShellCommand,
     runWorkload: workload.runWorkload,
     health: health.checkHealth,
     readBaseline: baseline.readBaseline,

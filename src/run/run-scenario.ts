@@ -10,9 +10,11 @@ import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { applyFault } from '../chaos/apply.ts';
-import { planFaults } from '../chaos/plan.ts';
+import type { CommandResult } from '../chaos/command-fault.ts';
+import { effectBetween, proxyOfFault } from '../chaos/fault-effect.ts';
+import { type PlannedFault, planFaults } from '../chaos/plan.ts';
 import { runTimeline } from '../chaos/timeline.ts';
-import type { NetworkFaults } from '../chaos/toxiproxy-faults.ts';
+import type { Heal, NetworkFaults } from '../chaos/toxiproxy-faults.ts';
 import { type ExitCode, InterruptedError } from '../errors.ts';
 import type { PhaseName, RunEvent, RunSink } from '../report/events.ts';
 import type { Report } from '../report/model.ts';
@@ -97,6 +99,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     teardownErrors: [],
     faults: [],
     faultErrors: [],
+    faultEffects: {},
     health: [],
     recoveryOps: [],
     tamper: [],
@@ -341,9 +344,58 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     const totals = { attempted: 0, ok: 0, fail: 0, indeterminate: 0 };
     const sampling = new AbortController();
     const sampler = sampleHealth(ep, AbortSignal.any([sampling.signal, runAbort.signal]));
+    const traffic = ports.traffic(ep.toxiproxyUrl);
+    const pending = ports.pendingHeals(runId, st.kind);
+    const outputs = new Map<string, { start?: string; heal?: string }>();
+    /** Applies one fault; a proxy fault's traffic is read before it and again before its heal. */
+    const apply = async (p: PlannedFault): Promise<Heal> => {
+      const proxy = proxyOfFault(p.fault);
+      const before = proxy ? await traffic.read(proxy).catch(() => undefined) : undefined;
+      const heal = await applyFault(p.fault, p.id, {
+        network,
+        stack: st,
+        commands: {
+          pending,
+          run: ports.runCommand,
+          cwd: loaded.dir,
+          onOutput: (stage: 'start' | 'heal', r: CommandResult) => {
+            const o = outputs.get(p.id) ?? {};
+            o[stage] = r.output;
+            outputs.set(p.id, o);
+          },
+        },
+      });
+      if (!proxy) return heal;
+      return async () => {
+        const after = await traffic.read(proxy).catch(() => undefined);
+        ev.faultEffects[p.id] = effectBetween(before, after);
+        await heal();
+      };
+    };
+    const timeline = runTimeline({
+      plan,
+      clock: wclock,
+      signal: runAbort.signal,
+      apply,
+      onApplied: (r) =>
+        emit({
+          type: 'fault-applied',
+          at: at(),
+          fault: { id: r.id, kind: r.kind, target: r.target, plannedFor: r.plannedFor },
+        }),
+      onHealed: (r) => emit({ type: 'fault-healed', at: at(), faultId: r.id, error: r.error }),
+      onError: (r, e) => {
+        ev.faultErrors.push({
+          id: r.id,
+          stage: r.error?.startsWith('apply') ? 'apply' : 'heal',
+          error: e,
+        });
+        log(`fault ${r.id} (${r.kind} ${r.target}): ${r.error}`, 'warn');
+      },
+    });
     try {
-      const [w, f] = await Promise.all([
-        ports.runWorkload({
+      const w = await ports
+        .runWorkload({
           spec: scenario.workload,
           target: ep.serviceUrl,
           seed,
@@ -366,33 +418,21 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
               totals: { ...totals },
             });
           },
-        }),
-        runTimeline({
-          plan,
-          clock: wclock,
-          signal: runAbort.signal,
-          apply: (p) => applyFault(p.fault, p.id, { network, stack: st }),
-          onApplied: (r) =>
-            emit({
-              type: 'fault-applied',
-              at: at(),
-              fault: { id: r.id, kind: r.kind, target: r.target, plannedFor: r.plannedFor },
-            }),
-          onHealed: (r) => emit({ type: 'fault-healed', at: at(), faultId: r.id, error: r.error }),
-          onError: (r, e) => {
-            ev.faultErrors.push({
-              id: r.id,
-              stage: r.error?.startsWith('apply') ? 'apply' : 'heal',
-              error: e,
-            });
-            log(`fault ${r.id} (${r.kind} ${r.target}): ${r.error}`, 'warn');
-          },
-        }),
-      ]);
+        })
+        .catch((e: unknown) => {
+          // The writers failed: the faults still active are healed now, before the error goes on.
+          runAbort.abort(e);
+          throw e;
+        });
       ev.workload = w;
-      ev.faults = f;
     } finally {
       signal.removeEventListener('abort', onAbort);
+      // Every fault is healed before this phase ends, on every path (the timeline heals on abort).
+      ev.faults = await timeline;
+      for (const r of ev.faults) {
+        const o = outputs.get(r.id);
+        if (o) r.output = o;
+      }
       sampling.abort();
       await sampler;
     }

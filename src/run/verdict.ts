@@ -61,6 +61,8 @@ export interface VerdictInput {
   runError?: string;
   /** Faults that could not be applied or healed: what the run claims to test did not happen. */
   faultErrors?: string[];
+  /** Faults applied, and those of them that had no effect (their proxy carried no traffic). */
+  faultEffects?: { applied: number; noEffect: string[] };
   interrupted?: boolean;
 }
 
@@ -164,6 +166,12 @@ export function evaluate(input: VerdictInput): { thresholds: ThresholdResult[]; 
   if (input.runError) unknown.push(`the run stopped before its end: ${input.runError}`);
   if (input.scanError) unknown.push(`the log could not be read: ${input.scanError}`);
   for (const e of input.faultErrors ?? []) unknown.push(`a fault was not carried out as planned: ${e}`);
+  const fx = input.faultEffects;
+  // Faults that hit nothing test nothing: the run cannot pass on them (the load went around the proxy?).
+  if (fx && fx.applied > 0 && fx.noEffect.length === fx.applied)
+    unknown.push(
+      `no fault had an effect (${fx.noEffect.join('; ')}): is workload.target the listen address of a proxy?`,
+    );
   if (input.ops.ok === 0) unknown.push('no write was acknowledged: there is no evidence to judge');
   for (const c of input.checksNotRun) unknown.push(`check "${c.name}" could not run: ${c.reason}`);
   if (!input.canaries || input.canaries.planted === 0)

@@ -118,6 +118,25 @@ const faultSchema = z.discriminatedUnion('kind', [
     replica: z.int().min(0).optional().meta({ description: 'which replica (0-based); all when absent' }),
   }),
   z.strictObject({
+    kind: z.literal('command'),
+    ...faultTiming,
+    start: z.string().min(1).meta({
+      description:
+        'shell command that starts the fault (kubectl delete pod ..., systemctl kill ..., docker kill ...)',
+    }),
+    heal: z.string().min(1).meta({
+      description:
+        'shell command that undoes it; run on every path (end of window, Ctrl-C, error), and by `auditchaos down` after a crash',
+    }),
+    timeout: duration
+      .default(30_000)
+      .meta({ description: 'each command is killed after this; a timeout is a fault error' }),
+    env: z
+      .record(z.string(), z.string())
+      .default({})
+      .meta({ description: 'extra environment variables both commands see' }),
+  }),
+  z.strictObject({
     kind: z.literal('toxic'),
     ...faultTiming,
     proxy: z.string(),
@@ -227,6 +246,17 @@ export const scenarioSchema = z.strictObject({
           toxiproxy: httpUrl,
           service: httpUrl,
           database: z.string().startsWith('postgres', 'expected a postgres:// URL').optional(),
+          health: z
+            .strictObject({
+              path: z.string().startsWith('/').default('/health'),
+              status: z.array(z.int().min(100).max(599)).min(1).optional().meta({
+                description: 'statuses that mean healthy; any 2xx when absent',
+              }),
+            })
+            .optional()
+            .meta({
+              description: "the service's health check, asked on stack.external.service; default GET /health",
+            }),
         })
         .optional(),
     })
@@ -394,10 +424,13 @@ export function crossFieldProblems(raw: unknown): { path: PropertyKey[]; message
     if (kind === 'service-down' && typeof f.replica === 'number' && f.replica >= replicas) {
       add(['faults', i, 'replica'], `replica ${f.replica} does not exist: stack.replicas is ${replicas}`);
     }
-    if (runtime === 'external' && ((kind === 'db-down' && mode !== 'proxy') || kind === 'service-down')) {
+    if (
+      runtime === 'external' &&
+      ((kind === 'db-down' && mode !== 'proxy') || kind === 'service-down' || kind === 'down')
+    ) {
       add(
         ['faults', i, 'kind'],
-        'runtime external can only inject proxy faults (use db-down with mode: proxy)',
+        'runtime external starts and stops nothing itself: use a `command` fault with your own start and heal commands (kubectl delete pod ..., systemctl kill ...), or db-down with mode: proxy',
       );
     }
   });

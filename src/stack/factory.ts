@@ -29,7 +29,7 @@ export function createStack(
     case 'local':
       return new LocalStack({ runId: opts.runId, scenario, log: opts.log });
     case 'external':
-      return new ExternalStack(opts.runId, scenario);
+      return new ExternalStack({ runId: opts.runId, scenario, log: opts.log });
     case 'compose':
       return createComposeStack(opts);
   }

@@ -21,6 +21,19 @@ export interface RunState {
   /** Left up on purpose (--keep-stack, `up`): `down` takes it down even though its CLI is gone. */
   detached?: boolean;
   composeFiles?: string[];
+  /**
+   * Heals of `command` faults that started and have not healed yet (written before the start
+   * command runs): `down` runs them when the run's CLI died mid-fault.
+   */
+  pendingHeals?: {
+    faultId: string;
+    heal: string;
+    env: Record<string, string>;
+    timeoutMs: number;
+    cwd: string;
+  }[];
+  /** Proxies the external runtime created on the team's Toxiproxy (and only those): `down` removes them. */
+  createdProxies?: { toxiproxy: string; name: string }[];
 }
 
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -34,8 +47,9 @@ export class RunStateFile {
   private state: RunState;
   private writing: Promise<void> = Promise.resolve();
 
-  constructor(runId: string, runtime: RunState['runtime'], dir = stateDir()) {
-    this.file = path.join(dir, `${runId}.json`);
+  /** `name`: the file's name without .json when one run keeps more than one (default: the run id). */
+  constructor(runId: string, runtime: RunState['runtime'], dir = stateDir(), name = runId) {
+    this.file = path.join(dir, `${name}.json`);
     this.state = {
       runId,
       runtime,

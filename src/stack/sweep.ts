@@ -4,6 +4,8 @@
  * is still alive is left alone unless `all` is asked for.
  */
 import { rm } from 'node:fs/promises';
+import { Toxiproxy } from 'toxiproxy-node-client';
+import { runShellCommand } from '../chaos/command-fault.ts';
 import { DockerEngine } from './compose/docker-engine.ts';
 import { isAlive, listRunStates, type RunState, stateDir, sweepLocal } from './state.ts';
 
@@ -50,8 +52,43 @@ export async function sweepLeftovers(opts: {
   return report;
 }
 
+/** Heals of `command` faults a dead run left active: run now, before anything else is taken down. */
+async function runPendingHeals(state: RunState): Promise<string[]> {
+  const actions: string[] = [];
+  for (const h of state.pendingHeals ?? []) {
+    const r = await runShellCommand(h.heal, { env: h.env, timeoutMs: h.timeoutMs, cwd: h.cwd });
+    const ok = !r.timedOut && r.exitCode === 0 && r.error === undefined;
+    actions.push(
+      ok
+        ? `healed fault ${h.faultId}: ran \`${h.heal}\``
+        : `the heal of fault ${h.faultId} (\`${h.heal}\`) failed (${r.timedOut ? 'timed out' : (r.error ?? `exit code ${r.exitCode}`)}): heal it by hand`,
+    );
+  }
+  return actions;
+}
+
+/** Proxies the external runtime created on the team's Toxiproxy: removed; theirs are never touched. */
+async function removeCreatedProxies(state: RunState): Promise<string[]> {
+  const actions: string[] = [];
+  for (const p of state.createdProxies ?? []) {
+    try {
+      const tp = new Toxiproxy(p.toxiproxy);
+      const all = await tp.getAll();
+      const proxy = all[p.name];
+      if (!proxy) continue;
+      await proxy.remove();
+      actions.push(`removed proxy ${p.name} from ${p.toxiproxy}`);
+    } catch (e) {
+      actions.push(`could not remove proxy ${p.name} from ${p.toxiproxy}: ${(e as Error).message}`);
+    }
+  }
+  return actions;
+}
+
 async function sweepOne(state: RunState): Promise<string[]> {
-  const actions = await sweepLocal(state);
+  const actions = await runPendingHeals(state);
+  actions.push(...(await removeCreatedProxies(state)));
+  actions.push(...(await sweepLocal(state)));
   if (state.runtime === 'compose' && state.composeProject) {
     const engine = new DockerEngine();
     const probe = await engine.probe(1500);

@@ -24,6 +24,10 @@ export interface StackEndpoints {
    * serviceDirectUrl (else serviceUrl) answering 2xx. null: the service has none (writes tell).
    */
   health?: { url: string; status?: number } | null;
+  /** The health check's path on serviceDirectUrl (default '/health'), when `health` is not given. */
+  healthPath?: string;
+  /** Statuses that mean healthy (default any 2xx). */
+  healthStatus?: number[];
   /** The proxies as the stack created them: name -> listen address seen from the harness. */
   proxies: Record<string, { listen: string; upstream: string }>;
 }

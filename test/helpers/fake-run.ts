@@ -97,6 +97,10 @@ export function scanResult(findings: Finding[] = [], over: Partial<ScanStepResul
 
 export interface FakeLog {
   calls: string[];
+  /** `command` faults' commands, in the order they ran. */
+  commands: string[];
+  /** Heals recorded as pending and not yet removed, by fault id. */
+  pendingHeals: Map<string, string>;
   downs: number;
   scans: ScanStepOptions[];
   writes: number;
@@ -104,7 +108,14 @@ export interface FakeLog {
 
 /** Ports where everything works; override any to make it fail. */
 export function fakePorts(over: Partial<RunPorts> = {}, stackOver: Partial<Stack> = {}) {
-  const log: FakeLog = { calls: [], downs: 0, scans: [], writes: 0 };
+  const log: FakeLog = {
+    calls: [],
+    commands: [],
+    pendingHeals: new Map(),
+    downs: 0,
+    scans: [],
+    writes: 0,
+  };
   const stack: Stack = {
     kind: 'local',
     runId: 'r',
@@ -140,6 +151,20 @@ export function fakePorts(over: Partial<RunPorts> = {}, stackOver: Partial<Stack
         log.calls.push('reset');
       },
     }),
+    // No counters by default (as real Toxiproxy): every effect is unknown.
+    traffic: () => ({ read: async () => undefined }),
+    pendingHeals: () => ({
+      add: async (h) => {
+        log.pendingHeals.set(h.faultId, h.heal);
+      },
+      remove: async (id) => {
+        log.pendingHeals.delete(id);
+      },
+    }),
+    runCommand: async (command) => {
+      log.commands.push(command);
+      return { exitCode: 0, output: `ran ${command}`, timedOut: false };
+    },
     runWorkload: async (o) => {
       log.calls.push(o.spec.writers === 1 && o.checkpoints === false ? 'recovery-write' : 'workload');
       return workloadResult(ackedOps(20));

@@ -197,6 +197,23 @@ describe('toxics', () => {
     expect(((await call('GET', '/proxies/t')).json as { toxics: unknown[] }).toxics).toEqual(list);
   });
 
+  it("accepts toxiproxy-node-client's own slicer test (average_size 1000, size_variation 1000) and relays through it", async () => {
+    const proxy = await tp.createProxy({ name: 'sl', listen: '127.0.0.1:0', upstream: upstream() });
+    const toxic = await proxy.addToxic({
+      name: 'slicer_downstream',
+      type: 'slicer',
+      stream: 'downstream',
+      toxicity: 1,
+      attributes: { average_size: 1000, size_variation: 1000, delay: 0 },
+    });
+    expect(toxic.attributes).toEqual({ average_size: 1000, size_variation: 1000, delay: 0 });
+    const c = await connect(portOf(proxy.listen));
+    const sent = Buffer.alloc(64 * 1024, 0x62);
+    c.socket.write(sent);
+    expect((await c.waitBytes(sent.length)).equals(sent)).toBe(true);
+    c.socket.destroy();
+  });
+
   it('update merges attributes and toxicity; show, delete, and their 404s', async () => {
     const p = await tp.createProxy({ name: 'm', listen: '127.0.0.1:0', upstream: upstream() });
     await p.addToxic({
@@ -244,8 +261,8 @@ describe('toxics', () => {
     expect((await post({ attributes: {} })).json).toEqual({ error: 'invalid toxic type', status: 400 });
     await post({ type: 'latency' });
     expect((await post({ type: 'latency' })).json).toEqual({ error: 'toxic already exists', status: 409 });
-    // Toxiproxy's slicer crashes on zero sizes; here they are refused.
-    for (const attributes of [{}, { average_size: 0 }, { average_size: 10, size_variation: 10 }]) {
+    // Toxiproxy's slicer crashes on zero sizes and on a variation above the average; here they are refused.
+    for (const attributes of [{}, { average_size: 0 }, { average_size: 10, size_variation: 11 }]) {
       const r = await post({ type: 'slicer', name: 'sl', attributes });
       expect(r.status).toBe(400);
       expect((r.json as { error: string }).error).toMatch(/^bad request body: .*slicer/);
@@ -267,6 +284,60 @@ describe('toxics', () => {
       (await call('POST', '/proxies/b/toxics/latency_downstream', { attributes: { latency: -1 } })).status,
     ).toBe(400);
     expect((await call('GET', '/proxies/b/toxics')).json).toHaveLength(1);
+  });
+});
+
+describe('GET /metrics', () => {
+  it('counts connections and the bytes each proxy received and sent, per direction, in Prometheus text', async () => {
+    const a = await tp.createProxy({ name: 'm_a', listen: '127.0.0.1:0', upstream: upstream() });
+    await tp.createProxy({ name: 'm_b', listen: '127.0.0.1:0', upstream: upstream() });
+    const page = async () => {
+      const r = await fetch(`${server.url}/metrics`);
+      expect(r.headers.get('content-type')).toMatch(/^text\/plain/);
+      return r.text();
+    };
+    const value = (text: string, re: RegExp) => Number(re.exec(text)?.[1]);
+    const before = await page();
+    expect(value(before, /^toxiproxy_proxy_connections_total\{proxy="m_a"\} (\d+)$/m)).toBe(0);
+    expect(
+      value(
+        before,
+        /^toxiproxy_proxy_received_bytes_total\{direction="upstream",[^}]*proxy="m_a"[^}]*\} (\d+)$/m,
+      ),
+    ).toBe(0);
+    const c = await connect(portOf(a.listen));
+    await roundTrip(c, 300);
+    const during = await page();
+    expect(value(during, /^toxiproxy_proxy_connections_open\{proxy="m_a"\} (\d+)$/m)).toBe(1);
+    c.socket.destroy();
+    const after = await page();
+    expect(value(after, /^toxiproxy_proxy_connections_total\{proxy="m_a"\} (\d+)$/m)).toBe(1);
+    expect(
+      value(
+        after,
+        /^toxiproxy_proxy_received_bytes_total\{direction="upstream",[^}]*proxy="m_a"[^}]*\} (\d+)$/m,
+      ),
+    ).toBe(300);
+    expect(
+      value(
+        after,
+        /^toxiproxy_proxy_received_bytes_total\{direction="downstream",[^}]*proxy="m_a"[^}]*\} (\d+)$/m,
+      ),
+    ).toBe(300);
+    expect(
+      value(
+        after,
+        /^toxiproxy_proxy_sent_bytes_total\{direction="downstream",[^}]*proxy="m_a"[^}]*\} (\d+)$/m,
+      ),
+    ).toBe(300);
+    // The other proxy carried nothing, and says so (a series of zeros, not an absent one).
+    expect(value(after, /^toxiproxy_proxy_connections_total\{proxy="m_b"\} (\d+)$/m)).toBe(0);
+    expect(
+      value(
+        after,
+        /^toxiproxy_proxy_received_bytes_total\{direction="upstream",[^}]*proxy="m_b"[^}]*\} (\d+)$/m,
+      ),
+    ).toBe(0);
   });
 });
 

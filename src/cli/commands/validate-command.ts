@@ -16,7 +16,13 @@ export const registerValidate: RegisterCommand = (program, ctx) => {
       if (opts.json) {
         out(
           JSON.stringify(
-            results.map((r) => ({ file: r.file, ok: r.ok, name: r.scenario?.name, problems: r.problems })),
+            results.map((r) => ({
+              file: r.file,
+              ok: r.ok,
+              name: r.scenario?.name,
+              problems: r.problems,
+              warnings: r.warnings,
+            })),
             null,
             2,
           ),
@@ -30,6 +36,7 @@ export const registerValidate: RegisterCommand = (program, ctx) => {
                 `${s.name}: ${formatDuration(s.workload.duration)}, ${s.faults.length} fault(s), ${s.tamper.length} tamper probe(s)`,
               )}`,
             );
+            for (const w of r.warnings) err(`${color.bold(r.file)}  ${color.yellow(`warning: ${w}`)}`);
           } else {
             for (const p of r.problems) {
               err(`${color.bold(p.line ? `${p.file}:${p.line}:${p.col}` : p.file)}  ${color.red(p.message)}`);

@@ -72,6 +72,9 @@ export function renderSummary(report: Report, opts: SummaryOptions): string {
     )}`,
     ...report.verdict.reasons.map((r) => `  - ${r}`),
   ];
+  for (const f of report.faults)
+    if (f.noEffect)
+      lines.push(c.yellow(`fault ${f.id} (${f.kind} ${f.target}) had no effect: ${f.noEffect}`));
   if (opts.reportDir)
     lines.push(`report: ${c.underline(`${opts.reportDir.replace(/\/$/, '')}/report.html`)}`);
   return redactSecrets(lines.join('\n'), opts.secrets);

@@ -44,9 +44,13 @@ describe('parseToxicCreate', () => {
       'bad request body: json: cannot unmarshal string into Go struct field .attributes.latency of type int64',
     ]);
     expect(
-      (err({ type: 'slicer', attributes: { average_size: 3, size_variation: 3 } }) as unknown[])[0],
+      (err({ type: 'slicer', attributes: { average_size: 3, size_variation: 4 } }) as unknown[])[0],
     ).toBe(400);
     expect(err({ type: 'slicer', attributes: { average_size: 3, size_variation: 2 } })).toBe('no error');
+    // toxiproxy-node-client's own test "should add a slicer toxic"; Toxiproxy answers 200.
+    expect(err({ type: 'slicer', attributes: { average_size: 1000, size_variation: 1000 } })).toBe(
+      'no error',
+    );
   });
 });
 
@@ -83,6 +87,9 @@ describe('sliceBounds', () => {
       [1000, 10, 9],
       [4096, 1, 0],
       [7, 100, 50],
+      [2001, 1000, 1000],
+      [65536, 1000, 1000],
+      [5, 1, 1],
     ] as const) {
       const b = sliceBounds(len, avg, v, random);
       expect(b[0]).toBe(0);

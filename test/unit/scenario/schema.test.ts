@@ -164,6 +164,25 @@ proxies:
     expect(text).toMatch(/runtime external needs stack.external/);
   });
 
+  it('command faults: start, heal, timeout 30 s by default, env; allowed on external, where db-down kill is not', () => {
+    const ext = `stack:
+  runtime: external
+  external: { toxiproxy: "http://tp:8474", service: "http://svc:8080", health: { path: /healthz, status: [200, 204] } }
+`;
+    const s = parseScenario(
+      `${minimal}${ext}faults:\n  - { at: 1s, for: 2s, kind: command, start: "kubectl delete pod db-0", heal: "kubectl wait --for=condition=Ready pod/db-0", env: { KUBECONFIG: /k } }\n`,
+      'x.yml',
+    );
+    expect(s.faults[0]).toMatchObject({ kind: 'command', timeout: 30_000, env: { KUBECONFIG: '/k' } });
+    expect(s.stack.external?.health).toEqual({ path: '/healthz', status: [200, 204] });
+    const problems = problemsOf(
+      `${minimal}${ext}faults:\n  - { at: 1s, for: 2s, kind: db-down, mode: kill }\n  - { at: 1s, for: 2s, kind: service-down }\n  - { at: 1s, for: 1s, kind: command, start: x }\n`,
+    );
+    const text = problems.map((p) => p.message).join('\n');
+    expect(text.match(/use a `command` fault/g)).toHaveLength(2);
+    expect(text).toMatch(/faults\.2\.heal|heal/);
+  });
+
   it('refuses a non-mapping document', () => {
     expect(problemsOf('- just\n- a list\n')[0]?.message).toMatch(/is a YAML mapping/);
   });
