@@ -8,7 +8,7 @@
  * examples/pyledger/recipe.mjs, and not with the reference (JCS) recipe.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -76,7 +76,9 @@ async function startService(bugs: string): Promise<Service> {
     output: () => out,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
+      clearTimeout(t);
     },
   };
 }
@@ -155,28 +157,35 @@ describe('examples/pyledger on the external runtime', () => {
     expect(r.report?.verdict.status, r.context).toBe('pass');
     expect(r.res.exitCode, r.context).toBe(0);
     expect(r.report?.scan?.entries, r.context).toBeGreaterThan(200);
-    // The tamper probe edited an entry and the template chain noticed (a warning, not a violation).
-    expect([...r.kinds], r.context).toEqual(['tamper-detected']);
-    for (const f of readdirSync(r.out)) {
-      const p = path.join(r.out, f);
-      if (existsSync(p) && !f.endsWith('/')) {
-        const text = readFileSync(p, { encoding: 'utf8', flag: 'r' });
-        expect(text.includes(PASSWORD), `${f} holds the password`).toBe(false);
-      }
-    }
+    // The tamper probe edited an entry and the template chain noticed (a warning, not a
+    // violation); indeterminate ops (the writers' timeouts) are information.
+    expect(
+      [...r.kinds].filter((k) => k !== 'indeterminate'),
+      r.context,
+    ).toEqual(['tamper-detected']);
+    const files = readdirSync(r.out, { recursive: true, encoding: 'utf8' })
+      .map((f) => path.join(r.out, f))
+      .filter((f) => statSync(f).isFile());
+    expect(files.length).toBeGreaterThan(3);
+    for (const f of files)
+      expect(readFileSync(f, 'utf8').includes(PASSWORD), `${f} holds the password`).toBe(false);
   }, 180_000);
 
   it.each([
     ['ack-before-commit', 'missing'],
     ['truncate-body', 'partial'],
     ['no-idempotency', 'duplicate'],
-  ])('bug %s fails the run with %s findings', async (bug, kind) => {
-    const r = await runExample(bug);
-    expect(r.report, r.context).toBeDefined();
-    expect(r.report?.verdict.status, r.context).toBe('fail');
-    expect(r.res.exitCode, r.context).toBe(1);
-    expect(r.kinds.has(kind), `${[...r.kinds].join(', ')}\n${r.context}`).toBe(true);
-  }, 180_000);
+  ])(
+    'bug %s fails the run with %s findings',
+    async (bug, kind) => {
+      const r = await runExample(bug);
+      expect(r.report, r.context).toBeDefined();
+      expect(r.report?.verdict.status, r.context).toBe('fail');
+      expect(r.res.exitCode, r.context).toBe(1);
+      expect(r.kinds.has(kind), `${[...r.kinds].join(', ')}\n${r.context}`).toBe(true);
+    },
+    180_000,
+  );
 });
 
 describe('a journal hashed over Python-style JSON text', () => {
@@ -216,7 +225,16 @@ describe('a journal hashed over Python-style JSON text', () => {
     expect(byTemplate.exitCode, byTemplate.stderr).toBe(0);
     expect(JSON.parse(byTemplate.stdout)).toMatchObject({ verdict: 'pass', entries: 5 });
 
-    const maps = ['seq=n', 'eventId=uid', 'actor=who', 'action=verb', 'payload=body', 'ts=at', 'prevHash=parent', 'hash=digest'];
+    const maps = [
+      'seq=n',
+      'eventId=uid',
+      'actor=who',
+      'action=verb',
+      'payload=body',
+      'ts=at',
+      'prevHash=parent',
+      'hash=digest',
+    ];
     const mapArgs = maps.flatMap((m) => ['--map', m]);
     const byModule = await runCli([
       'scan',
