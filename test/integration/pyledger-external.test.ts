@@ -1,7 +1,8 @@
 /**
  * The foreign example stack (issue 12), as examples/pyledger/README.md runs it on the external
- * runtime: a real PostgreSQL, the built-in proxy started with the README's command, the Python
- * service (Debian's python3 + psycopg2) reaching its database through the proxy, and
+ * runtime: a real PostgreSQL started by examples/pyledger/pg.sh (which the scenario's `command`
+ * fault also crashes and restarts), the built-in proxy started with the README's command, the
+ * Python service (Debian's python3 + psycopg2) reaching its database through the proxy, and
  * `auditchaos run examples/pyledger/scenarios/external.yml` unchanged. The correct service passes;
  * each bug switch fails the run with the finding kind it must cause. A journal the Python service
  * wrote (json.dumps text: spaces, \u escapes, 1.5) verifies clean with the template recipe and with
@@ -9,13 +10,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresServer } from '../../src/stack/local/postgres.ts';
 import { BIN, REPO_ROOT, runCli } from '../helpers/cli.ts';
 
 const EXAMPLE = path.join(REPO_ROOT, 'examples/pyledger');
@@ -30,10 +30,23 @@ const PASSWORD = 'pyl-Secret-7f3a';
 // Debian's interpreter, which has python3-psycopg2 (a pyenv or venv python3 on PATH may not).
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
-let pgServer: PostgresServer;
-let admin: pg.Client;
 let proxy: ResultPromise;
 let dir: string;
+
+const PG_URL = `postgresql://ledger:${PASSWORD}@127.0.0.1:${PG_PORT}/ledger`;
+const pgEnv = () => ({ PYLEDGER_PGDATA: path.join(dir, 'pg'), PYLEDGER_DB_PASSWORD: PASSWORD });
+/** One statement on a session of its own (the scenario's crash fault ends every session). */
+async function sql<R extends pg.QueryResultRow>(text: string): Promise<R[]> {
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  try {
+    return (await c.query<R>(text)).rows;
+  } finally {
+    await c.end();
+  }
+}
+const pgScript = (cmd: string) =>
+  execa(path.join(EXAMPLE, 'pg.sh'), [cmd], { env: pgEnv(), reject: false, all: true });
 
 async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -92,12 +105,12 @@ interface RunReport {
 }
 
 async function runExample(bugs: string) {
-  await admin.query('DROP TABLE IF EXISTS journal');
+  await sql('DROP TABLE IF EXISTS journal');
   const svc = await startService(bugs);
   const out = path.join(dir, `run-${bugs || 'correct'}`);
   try {
     const res = await runCli(['run', SCENARIO, '--out', out, '--quiet'], {
-      env: { PYLEDGER_DB_PASSWORD: PASSWORD },
+      env: pgEnv(), // the password for the scan URL, and pg.sh's data for the crash fault
       timeout: 150_000,
     });
     const file = path.join(out, 'report.json');
@@ -112,13 +125,11 @@ async function runExample(bugs: string) {
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'auditchaos-pyledger-'));
-  pgServer = await PostgresServer.create({ port: PG_PORT, superuser: 'ledger', password: PASSWORD });
-  admin = new pg.Client({ connectionString: pgServer.url('postgres') });
-  await admin.connect();
-  await admin.query('CREATE DATABASE ledger');
-  await admin.end();
-  admin = new pg.Client({ connectionString: pgServer.url('ledger') });
-  await admin.connect();
+  // The example's files must be readable to the `nobody` that pg.sh runs the server as.
+  await chmod(dir, 0o755);
+  // README: examples/pyledger/pg.sh start
+  const started = await pgScript('start');
+  expect(started.exitCode, started.all).toBe(0);
   // README: auditchaos proxy --port 32274 --config examples/pyledger/proxies.json
   proxy = execa(
     process.execPath,
@@ -144,8 +155,7 @@ beforeAll(async () => {
 afterAll(async () => {
   proxy?.kill('SIGTERM');
   await proxy?.catch(() => undefined);
-  await admin?.end().catch(() => undefined);
-  await pgServer?.dispose();
+  if (dir) await pgScript('destroy');
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -190,7 +200,7 @@ describe('examples/pyledger on the external runtime', () => {
 
 describe('a journal hashed over Python-style JSON text', () => {
   it('verifies clean with the template recipe and with recipe.mjs, not with the reference recipe', async () => {
-    await admin.query('DROP TABLE IF EXISTS journal');
+    await sql('DROP TABLE IF EXISTS journal');
     const svc = await startService('');
     try {
       const bodies = [
@@ -212,13 +222,13 @@ describe('a journal hashed over Python-style JSON text', () => {
     } finally {
       await svc.stop();
     }
-    const stored = await admin.query<{ body: string }>('SELECT body FROM journal ORDER BY n');
+    const stored = { rows: await sql<{ body: string }>('SELECT body FROM journal ORDER BY n') };
     // Python's text, which no JS rendering of the parsed value reproduces.
     expect(stored.rows[0]?.body).toBe('{"data": "a", "amount": 1.5}');
     expect(stored.rows[1]?.body).toContain('"Zo\\u00eb"');
     expect(stored.rows[4]?.body).toBe('{"amount": 1e+21, "small": 0.1}');
 
-    const url = pgServer.url('ledger');
+    const url = PG_URL;
     const byTemplate = await runCli(['scan', url, '--scenario', SCENARIO, '--json'], {
       env: { PYLEDGER_DB_PASSWORD: PASSWORD },
     });
