@@ -102,6 +102,7 @@ interface RunReport {
   findings: { kind: string }[];
   runtime: { kind: string };
   scan?: { entries: number; source: string };
+  faults: { kind: string; error?: string; startedAt?: number; noEffect?: string }[];
 }
 
 async function runExample(bugs: string) {
@@ -167,6 +168,17 @@ describe('examples/pyledger on the external runtime', () => {
     expect(r.report?.verdict.status, r.context).toBe('pass');
     expect(r.res.exitCode, r.context).toBe(0);
     expect(r.report?.scan?.entries, r.context).toBeGreaterThan(200);
+    // Every fault struck and was healed: the link cut, the crash by pg.sh, the late replies.
+    expect(
+      r.report?.faults.map((f) => [f.kind, f.error ?? 'ok', f.startedAt !== undefined, f.noEffect ?? '']),
+      r.context,
+    ).toEqual([
+      ['db-down', 'ok', true, ''],
+      ['command', 'ok', true, ''],
+      ['latency', 'ok', true, ''],
+    ]);
+    const pgLog = readFileSync(path.join(pgEnv().PYLEDGER_PGDATA, 'postgres.log'), 'utf8');
+    expect(pgLog).toContain('received immediate shutdown request');
     // The tamper probe edited an entry and the template chain noticed (a warning, not a
     // violation); indeterminate ops (the writers' timeouts) are information.
     expect(
