@@ -10,7 +10,7 @@ import {
   type CheckStatus,
   canaryResult,
   faultEffectText,
-  findingsByKind,
+  findingSections,
   formatClock,
   formatCount,
   formatMs,
@@ -24,7 +24,6 @@ import {
   workloadRow,
 } from './invariants.ts';
 import type { RenderOptions } from './json.ts';
-import { FINDINGS_SHOWN_PER_KIND } from './markdown.ts';
 import type { Report } from './model.ts';
 import { redactDeep, redactSecrets } from './redact.ts';
 
@@ -118,6 +117,10 @@ export function renderHtml(input: Report, opts: RenderOptions = {}): string {
   S.push(
     `<section class="verdict v-${status}" id="verdict"><div class="word">${e(verdictHeadline(r))}</div>` +
       `<div><strong>${e(r.scenario.name)}</strong>: ${e(r.scenario.description)}</div>` +
+      (r.overview
+        ? `<p class="subject">${e(r.overview.subject)}</p>` +
+          r.overview.sentences.map((t) => `<p class="sentence"><strong>${e(t)}</strong></p>`).join('')
+        : '') +
       (r.verdict.reasons.length
         ? `<ul>${r.verdict.reasons.map((x) => `<li>${e(x)}</li>`).join('')}</ul>`
         : '') +
@@ -219,33 +222,47 @@ export function renderHtml(input: Report, opts: RenderOptions = {}): string {
     }
 
   S.push('<h2 id="findings">Findings</h2>');
-  const groups = findingsByKind(r);
-  if (groups.size === 0)
+  const { groups, before } = findingSections(r);
+  if (groups.length === 0 && before.length === 0)
     S.push(`<p>${r.scan ? 'None: every check that ran found nothing.' : 'The scan did not run.'}</p>`);
-  for (const [kind, fs] of groups) {
-    const sev = fs[0]?.severity ?? 'info';
-    const badge = sev === 'violation' ? 'b-fail' : sev === 'warning' ? 'b-warn' : 'b-skipped';
+  else if (r.scan?.findingsOmitted)
     S.push(
-      `<details open id="finding-${e(kind)}"><summary>${e(kind)} <span class="badge ${badge}">${e(sev)}</span> <span class="muted">${fs.length}</span></summary>`,
+      `<p class="muted">The first ${formatCount(r.findings.length)} findings are listed; every one is counted (${formatCount(r.scan.findingsOmitted)} more in the counts only).</p>`,
     );
+  const findingRows = (fs: Report['findings']) =>
+    table(
+      ['kind', 'event id', 'seq', 'what the writer saw', 'expected', 'found', 'message'],
+      fs.map((f) => [
+        `<span class="badge ${f.severity === 'violation' ? 'b-fail' : f.severity === 'warning' ? 'b-warn' : 'b-skipped'}">${e(f.kind)}</span>`,
+        `<span class="mono">${dash(f.eventId)}</span>`,
+        dash(f.seq),
+        f.story
+          ? e(f.story.text)
+          : activeFaultsOf(f).map(e).join('<br>') || '<span class="muted">not tied to a write</span>',
+        `<span class="mono hash">${dash(f.expected)}</span>`,
+        `<span class="mono hash">${dash(f.found)}</span>`,
+        `${e(f.message)} <span class="muted">(${e(f.check)})</span>`,
+      ]),
+    );
+  for (const g of groups) {
+    const violations = g.findings.filter((f) => f.severity === 'violation').length;
     S.push(
-      table(
-        ['event id', 'seq', 'expected', 'found', 'faults active', 'message'],
-        fs
-          .slice(0, FINDINGS_SHOWN_PER_KIND)
-          .map((f) => [
-            `<span class="mono">${dash(f.eventId)}</span>`,
-            dash(f.seq),
-            `<span class="mono hash">${dash(f.expected)}</span>`,
-            `<span class="mono hash">${dash(f.found)}</span>`,
-            activeFaultsOf(f).map(e).join('<br>') || '<span class="muted">none</span>',
-            `${e(f.message)} <span class="muted">(${e(f.check)})</span>`,
-          ]),
-      ),
+      `<section class="finding-group" id="findings-${e(g.faultId ?? 'none')}"><h3>${e(g.title)} <span class="muted">${g.findings.length}${violations ? `, ${violations} violation(s)` : ''}</span></h3>`,
     );
-    if (fs.length > FINDINGS_SHOWN_PER_KIND)
-      S.push(`<p class="muted">... and ${fs.length - FINDINGS_SHOWN_PER_KIND} more in report.json.</p>`);
-    S.push('</details>');
+    if (g.summaries.length) S.push(`<ul>${g.summaries.map((x) => `<li>${e(x.text)}</li>`).join('')}</ul>`);
+    // Repetitive groups are summarised above; the full list is one click away.
+    const open = g.summaries.length === 0 && g.findings.length <= 20;
+    S.push(`<details${open ? ' open' : ''}><summary>all ${g.findings.length} finding(s)</summary>`);
+    S.push(findingRows(g.findings));
+    S.push('</details></section>');
+  }
+  if (before.length) {
+    const counted = (r.scenario.asRun as { expect?: { beforeRun?: string } }).expect?.beforeRun === 'fail';
+    S.push(
+      `<section class="finding-group" id="findings-before"><h3>Before this run <span class="muted">${before.length}</span></h3>` +
+        `<p class="muted">On entries that were in the log before the workload started: ${counted ? 'counted toward the verdict (expect.beforeRun: fail)' : 'warnings, not counted toward the verdict'}.</p>` +
+        `<details><summary>all ${before.length} finding(s)</summary>${findingRows(before)}</details></section>`,
+    );
   }
 
   S.push('<h2 id="tamper">Tamper probes</h2>');

@@ -10,6 +10,7 @@ import {
   type ReportFinding,
   type ThresholdResult,
 } from './model.ts';
+import { type FindingGroup, groupByFault } from './story.ts';
 
 export type CheckStatus = 'pass' | 'fail' | 'skipped';
 
@@ -141,6 +142,23 @@ export function activeFaultsOf(f: ReportFinding): string[] {
             .join(' ')
         : String(x),
   );
+}
+
+/**
+ * The findings as md and html show them: this run's grouped by the fault each sits nearest to
+ * (src/report/story.ts), violations first within a group; findings on entries that were in the log
+ * before the run apart.
+ */
+export function findingSections(report: Report): {
+  groups: FindingGroup<ReportFinding>[];
+  before: ReportFinding[];
+} {
+  const rank = (f: ReportFinding) => (f.severity === 'violation' ? 0 : f.severity === 'warning' ? 1 : 2);
+  const now = report.findings.filter((f) => !f.preexisting).sort((a, b) => rank(a) - rank(b));
+  return {
+    groups: groupByFault(now, report.faults),
+    before: report.findings.filter((f) => f.preexisting),
+  };
 }
 
 /** Findings grouped by kind, in taxonomy order (violations first). */

@@ -40,7 +40,12 @@ function evidence(f: ReportFinding): string {
     f.found !== undefined ? `found ${f.found}` : undefined,
   ].filter(Boolean);
   const faults = activeFaultsOf(f);
-  return `- ${f.message}${parts.length ? ` [${parts.join(', ')}]` : ''}${faults.length ? ` (faults active: ${faults.join('; ')})` : ''}`;
+  const story = f.story
+    ? ` (${f.story.text})`
+    : faults.length
+      ? ` (faults active: ${faults.join('; ')})`
+      : '';
+  return `- ${f.message}${parts.length ? ` [${parts.join(', ')}]` : ''}${story}`;
 }
 
 /** The testcases of one report, in the order they appear in junit.xml. */
@@ -140,6 +145,9 @@ function addSuite(
   prop('verdict', r.verdict.status);
   prop('interrupted', r.interrupted);
   if (r.scenario.file) prop('scenario', r.scenario.file);
+  const flaws = (r.scenario.asRun as { stack?: { flaws?: unknown } }).stack?.flaws;
+  prop('flaws', Array.isArray(flaws) && flaws.length ? flaws.join(',') : 'none');
+  if (r.overview) prop('subject', r.overview.subject);
   for (const c of cases) {
     const tc = suite.ele('testcase', { classname: c.classname, name: c.name, time: '0' });
     const res = c.result;

@@ -4,7 +4,7 @@ import {
   activeFaultsOf,
   canaryResult,
   faultEffectText,
-  findingsByKind,
+  findingSections,
   formatClock,
   formatCount,
   formatMs,
@@ -36,12 +36,32 @@ function table(head: string[], rows: unknown[][]): string[] {
   ];
 }
 
+function findingTable(fs: Report['findings']): string[] {
+  return table(
+    ['kind', 'event id', 'seq', 'what the writer saw', 'expected', 'found', 'message'],
+    fs.map((f) => [
+      `${f.kind} (${f.severity})`,
+      f.eventId,
+      f.seq,
+      f.story?.text ??
+        (activeFaultsOf(f).length ? `faults active: ${activeFaultsOf(f).join('; ')}` : undefined),
+      f.expected,
+      f.found,
+      `${f.message} (${f.check})`,
+    ]),
+  );
+}
+
 const MARK = { pass: 'PASS', fail: '**FAIL**', skipped: 'not checked' } as const;
 
 export function renderMarkdown(input: Report, opts: RenderOptions = {}): string {
   const r = redactDeep(input, opts.secrets);
   const L: string[] = [];
   L.push(`# ${r.scenario.name}: ${verdictHeadline(r)}`, '');
+  if (r.overview) {
+    L.push(`System under test: ${r.overview.subject}.`, '');
+    for (const t of r.overview.sentences) L.push(`**${t}**`, '');
+  }
   for (const reason of r.verdict.reasons) L.push(`- ${reason}`);
   if (r.verdict.reasons.length) L.push('');
   L.push(
@@ -116,28 +136,31 @@ export function renderMarkdown(input: Report, opts: RenderOptions = {}): string 
   }
 
   L.push('## Findings', '');
-  const groups = findingsByKind(r);
-  if (groups.size === 0) L.push(r.scan ? 'None.' : 'The scan did not run.', '');
-  for (const [kind, fs] of groups) {
-    L.push(`### ${kind} (${fs.length}, ${fs[0]?.severity})`, '');
+  const { groups, before } = findingSections(r);
+  if (groups.length === 0 && before.length === 0) L.push(r.scan ? 'None.' : 'The scan did not run.', '');
+  else if (r.scan?.findingsOmitted)
     L.push(
-      ...table(
-        ['event id', 'seq', 'expected', 'found', 'faults active', 'check', 'message'],
-        fs
-          .slice(0, FINDINGS_SHOWN_PER_KIND)
-          .map((f) => [
-            f.eventId,
-            f.seq,
-            f.expected,
-            f.found,
-            activeFaultsOf(f).join('; '),
-            f.check,
-            f.message,
-          ]),
-      ),
+      `The first ${formatCount(r.findings.length)} findings are listed; every one is counted (${formatCount(r.scan.findingsOmitted)} more are in the counts only).`,
+      '',
     );
-    if (fs.length > FINDINGS_SHOWN_PER_KIND)
-      L.push('', `... and ${fs.length - FINDINGS_SHOWN_PER_KIND} more in report.json.`);
+  for (const g of groups) {
+    L.push(`### ${g.title} (${g.findings.length})`, '');
+    for (const s of g.summaries) L.push(`- ${s.text}`);
+    if (g.summaries.length) L.push('');
+    L.push(...findingTable(g.findings.slice(0, FINDINGS_SHOWN_PER_KIND)));
+    if (g.findings.length > FINDINGS_SHOWN_PER_KIND)
+      L.push('', `... and ${g.findings.length - FINDINGS_SHOWN_PER_KIND} more in report.json.`);
+    L.push('');
+  }
+  if (before.length) {
+    L.push(`### Before this run (${before.length})`, '');
+    L.push(
+      `On entries that were in the log before the workload started: ${r.scenario.asRun && (r.scenario.asRun as { expect?: { beforeRun?: string } }).expect?.beforeRun === 'fail' ? 'counted toward the verdict (expect.beforeRun: fail)' : 'warnings, not counted toward the verdict (expect.beforeRun: warn)'}.`,
+      '',
+    );
+    L.push(...findingTable(before.slice(0, FINDINGS_SHOWN_PER_KIND)));
+    if (before.length > FINDINGS_SHOWN_PER_KIND)
+      L.push('', `... and ${before.length - FINDINGS_SHOWN_PER_KIND} more in report.json.`);
     L.push('');
   }
 

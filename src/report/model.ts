@@ -77,6 +77,29 @@ export const tamperRecordSchema = z.strictObject({
     .meta({ description: 'for accepted mutations: whether the scan noticed' }),
 });
 
+const storySchema = z.strictObject({
+  writer: z.strictObject({
+    sentAt: z.number(),
+    answeredAt: z.number(),
+    outcome: z.enum(['ok', 'fail', 'indeterminate']),
+    status: z.int().optional(),
+    error: z.string().optional(),
+    attempts: z.int(),
+  }),
+  activeAtSend: z.array(z.string()),
+  activeAtAnswer: z.array(z.string()),
+  nearest: z
+    .strictObject({
+      id: z.string(),
+      label: z.string(),
+      relation: z.enum(['during', 'before', 'after']),
+      gapMs: z.number(),
+    })
+    .optional()
+    .meta({ description: 'the fault closest in time to the answer the writer got' }),
+  text: z.string().meta({ description: '"sent at 5.80 s, acked at 5.83 s, 37 ms before f1 db-down kill"' }),
+});
+
 export const findingSchema = z.strictObject({
   kind: z.enum(FINDING_KINDS),
   severity: z.enum(['violation', 'warning', 'info']),
@@ -95,6 +118,9 @@ export const findingSchema = z.strictObject({
     .boolean()
     .optional()
     .meta({ description: 'about an entry that was in the log before this run (shown apart)' }),
+  story: storySchema.optional().meta({
+    description: "the writer's view of the op and the faults around it (src/report/story.ts)",
+  }),
 });
 
 const countsByKind = z
@@ -131,6 +157,12 @@ export const reportSchema = z
         .meta({ description: 'the parsed scenario, defaults filled, durations in ms' }),
     }),
     seed: z.int(),
+    overview: z
+      .strictObject({
+        subject: z.string().meta({ description: 'the system under test: service, flaws, runtime' }),
+        sentences: z.array(z.string()).meta({ description: 'one per violated invariant, readable aloud' }),
+      })
+      .optional(),
     runtime: z.strictObject({
       kind: z.string().meta({ description: 'compose, local or external' }),
       why: z.string().meta({ description: 'why this runtime: "docker answered", "no Docker engine", ...' }),

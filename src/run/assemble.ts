@@ -8,6 +8,7 @@ import { activeFaultsAt, type FaultRecord } from '../chaos/fault-log.ts';
 import { planFaults } from '../chaos/plan.ts';
 import { ExitCode, exitCodeOf, InterruptedError, isAuditChaosError } from '../errors.ts';
 import type { Report } from '../report/model.ts';
+import { headlineSentences, storyOf } from '../report/story.ts';
 import { emptyCounts } from '../scan/scan.ts';
 import type { Finding, FindingKind, LedgerOp } from '../scan/types.ts';
 import { FINDING_KINDS } from '../scenario/vocabulary.ts';
@@ -78,18 +79,67 @@ function judgeTamper(ev: RunEvidence): {
   return { probes: judged, findings, counts, countsBefore };
 }
 
-/** Adds the faults that were active when each affected op ran, as evidence. */
+/**
+ * Ties each finding about a write to its story: what the writer was told and the faults around it
+ * (active at send and at the answer, the nearest one with the gap). detail.activeFaults stays for
+ * readers of older reports.
+ */
 function withFaultEvidence(findings: Finding[], ops: LedgerOp[], faults: FaultRecord[]): Finding[] {
-  if (!faults.length) return findings;
   const byId = new Map(ops.map((o) => [o.eventId, o]));
   return findings.map((f) => {
     const op = f.eventId ? byId.get(f.eventId) : undefined;
     if (!op) return f;
+    const story = storyOf(op, faults);
     const active = [
       ...new Set([...activeFaultsAt(faults, op.invokedAt), ...activeFaultsAt(faults, op.completedAt)]),
     ];
-    return { ...f, detail: { ...f.detail, activeFaults: active, opWindow: [op.invokedAt, op.completedAt] } };
+    return {
+      ...f,
+      story,
+      ...(faults.length
+        ? { detail: { ...f.detail, activeFaults: active, opWindow: [op.invokedAt, op.completedAt] } }
+        : {}),
+    };
   });
+}
+
+const THRESHOLD_KIND: Record<string, string> = {
+  missing: 'missing',
+  partial: 'partial',
+  brokenChain: 'broken-chain',
+  duplicates: 'duplicate',
+  unexpected: 'unexpected',
+  rollback: 'rollback',
+  tamperUndetected: 'tamper-undetected',
+};
+
+/** The counts of the finding kinds whose threshold failed: the ones the header tells aloud. */
+function failedCounts(thresholds: { name: string; pass: boolean }[], counts: Record<string, number>) {
+  const out: Record<string, number> = {};
+  for (const t of thresholds) {
+    const kind = THRESHOLD_KIND[t.name];
+    if (kind && !t.pass) out[kind] = counts[kind] ?? 0;
+  }
+  return out;
+}
+
+/** The system under test in a few words, for the report's header. */
+function subjectOf(ev: RunEvidence): string {
+  const st = ev.loaded.scenario.stack as { flaws?: string[]; services?: Record<string, { role?: string }> };
+  const named = st.services
+    ? Object.entries(st.services).find(([, s]) => s.role === 'service')?.[0]
+    : undefined;
+  const who = named
+    ? `service ${named}`
+    : ev.runtime.kind === 'external'
+      ? 'the external stack'
+      : 'the reference service';
+  const flaws = st.flaws?.length
+    ? ` with flaws ${st.flaws.join(', ')}`
+    : named || ev.runtime.kind === 'external'
+      ? ''
+      : ' (correct: no flaws)';
+  return `${who}${flaws}, ${ev.runtime.kind} runtime`;
 }
 
 /** Tamper invariants are checked only when every probe ran and every change was scanned afterwards. */
@@ -210,6 +260,10 @@ export function assemble(ev: RunEvidence): Assembled {
       asRun: scenario as unknown as Record<string, unknown>,
     },
     seed: ev.seed,
+    overview: {
+      subject: subjectOf(ev),
+      sentences: headlineSentences(findings, failedCounts(thresholds, counts)),
+    },
     runtime: ev.runtime,
     timings: {
       startedAt: ev.startedAt.toISOString(),

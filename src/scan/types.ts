@@ -2,6 +2,7 @@
  * The data handed between stages (DESIGN.md, "The flow"): entries read from a log, the writers'
  * ledger, checkpoints, findings. Our own vocabulary: no vendor type appears here.
  */
+import type { FindingStory } from '../report/story.ts';
 import type { FindingKind } from '../scenario/vocabulary.ts';
 
 export type { FindingKind };
@@ -138,6 +139,8 @@ export interface Finding {
   detail?: Record<string, unknown>;
   /** The entry was in the log before this run (scan option `before`): shown apart, by default a warning. */
   preexisting?: boolean;
+  /** The writer's view and the faults around it, added by the run (src/report/story.ts). */
+  story?: FindingStory;
 }
 
 /** Outcome of one write as the writer saw it (DESIGN.md, "Invariants"). */

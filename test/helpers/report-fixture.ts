@@ -4,6 +4,8 @@
  */
 
 import type { FaultRecord, Report, ReportFinding } from '../../src/report/model.ts';
+import { headlineSentences, storyOf } from '../../src/report/story.ts';
+import type { LedgerOp } from '../../src/scan/types.ts';
 import { parseScenario } from '../../src/scenario/load.ts';
 
 export const FIXTURE_SCENARIO_YAML = `version: 1
@@ -91,6 +93,26 @@ function series(): Report['series'] {
   });
 }
 
+function op(
+  n: number,
+  invokedAt: number,
+  completedAt: number,
+  outcome: LedgerOp['outcome'],
+  status?: number,
+  error?: string,
+): LedgerOp {
+  return {
+    eventId: uuid(n),
+    outcome,
+    payloadDigest: hex(n, 'p'),
+    invokedAt,
+    completedAt,
+    attempts: 1,
+    ...(status !== undefined ? { status } : {}),
+    ...(error ? { error } : {}),
+  };
+}
+
 function findings(): ReportFinding[] {
   const out: ReportFinding[] = [];
   for (let i = 0; i < 64; i++) {
@@ -101,7 +123,9 @@ function findings(): ReportFinding[] {
       eventId: uuid(4000 + i),
       expected: `payload sha256 ${hex(i, 'p')}`,
       check: 'ledger',
-      detail: { acknowledgedAt: 10_020 + i * 3, activeFaults: ['f1 db-down db'] },
+      detail: { activeFaults: [] },
+      // acknowledged in the 190 ms before the kill, as async-commit loses them
+      story: storyOf(op(4000 + i, 9_700 + i * 3, 9_814 + i * 3, 'ok', 201), fixtureFaults()),
     });
   }
   out.push(
@@ -142,6 +166,7 @@ function findings(): ReportFinding[] {
       found: hex(1203, 'q'),
       check: 'partial',
       detail: { activeFaults: ['f2 latency proxy db'] },
+      story: storyOf(op(1203, 26_000, 26_400, 'ok', 201), fixtureFaults()),
     },
     {
       kind: 'indeterminate',
@@ -151,6 +176,7 @@ function findings(): ReportFinding[] {
       seq: 11_877,
       check: 'ledger',
       detail: { activeFaults: ['f3 partition proxy api'] },
+      story: storyOf(op(9001, 41_000, 43_000, 'indeterminate', undefined, 'timeout'), fixtureFaults()),
     },
   );
   return out;
@@ -158,6 +184,7 @@ function findings(): ReportFinding[] {
 
 export function fixtureReport(): Report {
   const scenario = parseScenario(FIXTURE_SCENARIO_YAML, 'scenarios/db-downtime.yml');
+  const fs = findings();
   const s = series();
   const sum = (k: 'ok' | 'errors' | 'indeterminate') => s.reduce((a, p) => a + p[k], 0);
   const ok = sum('ok');
@@ -175,6 +202,10 @@ export function fixtureReport(): Report {
       asRun: scenario as unknown as Record<string, unknown>,
     },
     seed: 42,
+    overview: {
+      subject: 'the reference service with flaws async-commit, local runtime',
+      sentences: headlineSentences(fs, { missing: 64, partial: 1, 'broken-chain': 2 }),
+    },
     runtime: {
       kind: 'local',
       why: 'no Docker engine answered',
@@ -241,7 +272,7 @@ export function fixtureReport(): Report {
       ],
       durationMs: 7480,
     },
-    findings: findings(),
+    findings: fs,
     canaries: { planted: 5, caught: 5, missed: [] },
     thresholds: [
       { name: 'missing', expected: '0', actual: 64, pass: false },

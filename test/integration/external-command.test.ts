@@ -195,6 +195,28 @@ describe('external runtime with command faults', () => {
     expect(readdirSync(path.join(dir, 'state')).filter((f) => f.endsWith('.json'))).toEqual([]);
   }, 120_000);
 
+  it('SIGINT to the CLI during the command fault: it heals before it exits 130', async () => {
+    const file = path.join(dir, 'ext-sigint.yml');
+    await writeFile(
+      file,
+      scenarioText({ name: 'ext-sigint', faults: commandFault('1s', '20s'), duration: '25s' }),
+    );
+    const stateDir = path.join(dir, 'sigint-state');
+    const cli = execa(process.execPath, [BIN, 'run', file, '--reports-dir', path.join(dir, 'reports')], {
+      cwd: REPO_ROOT,
+      env: { NO_COLOR: '1', AUDITCHAOS_STATE_DIR: stateDir },
+      reject: false,
+    });
+    const pidBefore = postmasterPid();
+    await until(async () => postmasterPid() !== pidBefore && !(await databaseAnswers()), 30_000, 'the kill');
+    cli.kill('SIGINT');
+    const r = await cli;
+    expect(r.exitCode, r.stderr).toBe(130);
+    expect(await databaseAnswers()).toBe(true);
+    expect(await proxyNames()).toEqual(['kept']);
+    expect(readdirSync(stateDir).filter((f) => f.endsWith('.json'))).toEqual([]);
+  }, 120_000);
+
   it('a SIGKILLed CLI mid-fault: `auditchaos down` runs the heal and removes the proxy it created', async () => {
     const stateDir = path.join(dir, 'cli-state');
     const file = path.join(dir, 'ext-sigkill.yml');

@@ -12,6 +12,7 @@ const COMMANDS: [name: string, load: () => Promise<RegisterCommand>][] = [
   ['down', async () => (await import('./down-command.ts')).registerDown],
   ['proxy', async () => (await import('./proxy-command.ts')).registerProxy],
   ['serve', async () => (await import('./serve-command.ts')).registerServe],
+  ['init', async () => (await import('./init-command.ts')).registerInit],
   ['schema', async () => (await import('./schema-command.ts')).registerSchema],
   ['doctor', async () => (await import('./doctor-command.ts')).registerDoctor],
   ['report', async () => (await import('./report-command.ts')).registerReport],

@@ -70,6 +70,8 @@ export function renderSummary(report: Report, opts: SummaryOptions): string {
       `${violations} violation(s) · availability ${formatPercent(report.ops.availability)} · ` +
         `${formatCount(report.ops.ok)}/${formatCount(report.ops.attempted)} acknowledged · ${formatClock(report.timings.durationMs)} · seed ${report.seed}`,
     )}`,
+    ...(report.overview ? [c.dim(`  ${report.overview.subject}`)] : []),
+    ...(report.overview?.sentences ?? []).map((t) => `  ${c.bold(t)}`),
     ...report.verdict.reasons.map((r) => `  - ${r}`),
   ];
   for (const f of report.faults)

@@ -46,15 +46,25 @@ describe('report.html', () => {
     expect(svgs[2]).toContain('"lat-c0"');
   });
 
-  it('shows findings grouped by kind with their evidence', () => {
-    for (const kind of ['missing', 'partial', 'broken-chain', 'tamper-detected', 'indeterminate'])
-      expect(html).toContain(`id="finding-${kind}"`);
+  it('shows findings grouped by the fault they sit nearest to, with what the writer saw (issue 14)', () => {
+    for (const id of ['f1', 'f2', 'f3', 'none']) expect(html).toContain(`id="findings-${id}"`);
     const chain = report.findings.find((f) => f.kind === 'broken-chain');
     expect(html).toContain(chain?.expected);
     expect(html).toContain(chain?.found);
     expect(html).toContain('>8<'); // its seq
-    expect(html).toContain('f2 latency proxy db'); // faults active for the partial entry
-    expect(html).toContain('... and 14 more in report.json.'); // 64 missing, 50 shown
+    // each missing entry with its ack time and the nearest fault, grouped under it, summarised
+    expect(html).toContain('sent at 9.70 s, acked at 9.81 s, 190 ms before f1 db-down kill (db)');
+    expect(html).toContain('<li>64 acknowledged writes lost before f1</li>');
+    expect(html).toContain('sent at 26.00 s, acked at 26.40 s, during f2 latency (proxy db)');
+    // the header names the system under test and says what failed, aloud
+    expect(html).toContain('the reference service with flaws async-commit, local runtime');
+    expect(html).toContain(
+      '64 acknowledged events were lost, all within 190 ms before f1 db-down kill (db).',
+    );
+    // every finding of a group is one click away (a collapsed details), not cut at 50
+    const f1 = html.slice(html.indexOf('id="findings-f1"'), html.indexOf('id="findings-f2"'));
+    expect(f1).toMatch(/<details><summary>all 64 finding\(s\)<\/summary>/);
+    expect(f1.match(/class="badge b-fail">missing</g)?.length).toBe(64);
   });
 
   it('shows tamper probes with outcomes, and the scenario as run', () => {
@@ -96,7 +106,16 @@ describe('report.md', () => {
       /\| missing: every acknowledged event is in the log \| \*\*FAIL\*\* \| 64 missing findings \(allowed 0\) \|/,
     );
     expect(md).toMatch(/\| duplicate: no event id is stored twice \| PASS \|/);
-    expect(md).toContain('### broken-chain (2, violation)');
+    expect(md).toContain('### near f1 db-down kill (db), 10.00 s to 18.12 s (64)');
+    expect(md).toContain('- 64 acknowledged writes lost before f1');
+    expect(md).toContain(
+      '**64 acknowledged events were lost, all within 190 ms before f1 db-down kill (db).**',
+    );
+    expect(md).toContain('System under test: the reference service with flaws async-commit, local runtime.');
+    expect(md).toMatch(
+      /\| missing \(violation\) \| 0193a1b2-4000-7000-8000-000000004000 \| - \| sent at 9\.70 s, acked at 9\.81 s, 190 ms before f1 db-down kill \(db\) \|/,
+    );
+    expect(md).toContain('### near no fault (3)');
     expect(md).toContain('| f1 | db-down | db | 00:10 for 8s | 00:10 to 00:18 |');
     expect(md).toContain('Verifier self-check: PASS, canaries caught: 5/5.');
     expect(md).toContain('```yaml');

@@ -77,7 +77,14 @@ describe('junit.xml', () => {
     expect(missing?.failure?.['@_message']).toBe('64 missing findings (allowed 0)');
     const firstMissing = json.findings.find((f) => f.kind === 'missing');
     expect(missing?.failure?.['#text']).toContain(firstMissing?.eventId);
-    expect(missing?.failure?.['#text']).toContain('faults active: f1 db-down db');
+    expect(missing?.failure?.['#text']).toContain('acked at 9.81 s, 190 ms before f1 db-down kill (db)');
+    // properties carry the flaws, seed and runtime (issue 14)
+    const props = Object.fromEntries(
+      (
+        suite as unknown as { properties: { property: { '@_name': string; '@_value': string }[] } }
+      ).properties.property.map((p) => [p['@_name'], p['@_value']]),
+    );
+    expect(props).toMatchObject({ seed: '42', runtime: 'local', flaws: 'async-commit' });
     expect(missing?.failure?.['#text']).toMatch(/and 44 more in report.json/);
 
     // the verdict is its own testcase, and the counts on the suite add up

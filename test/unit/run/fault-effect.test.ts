@@ -3,11 +3,15 @@
  * counters, "had no effect" in the report, and a run whose every fault had no effect is unknown,
  * never pass. And `command` faults through the shell: start, heal on every path, pending heals.
  */
+
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { CommandRunner } from '../../../src/chaos/command-fault.ts';
 import { effectBetween, noEffectReason, type ProxyCounters } from '../../../src/chaos/fault-effect.ts';
-import { parseProxyMetrics, type TrafficMeter } from '../../../src/chaos/proxy-metrics.ts';
+import { parseProxyMetrics, ToxiproxyMetrics, type TrafficMeter } from '../../../src/chaos/proxy-metrics.ts';
 import { InterruptedError } from '../../../src/errors.ts';
+import { renderHtml } from '../../../src/report/html.ts';
 import { renderMarkdown } from '../../../src/report/markdown.ts';
 import type { RunPorts } from '../../../src/run/ports.ts';
 import { runScenario } from '../../../src/run/run-scenario.ts';
@@ -98,6 +102,34 @@ describe('fault effect (pure)', () => {
     expect(m.get('other')).toBeUndefined();
   });
 
+  it('a Toxiproxy without -proxy-metrics (404) is unknown and asked once; a page without the proxy is unknown', async () => {
+    let asked = 0;
+    let status = 404;
+    const srv = http.createServer((_, res) => {
+      asked++;
+      res.writeHead(status, { 'content-type': 'text/plain' });
+      res.end(
+        status === 200
+          ? 'toxiproxy_proxy_received_bytes_total{direction="upstream",proxy="db"} 5\n'
+          : '404 page not found\n',
+      );
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    try {
+      const m = new ToxiproxyMetrics(url);
+      expect(await m.read('api')).toBeUndefined();
+      expect(await m.read('api')).toBeUndefined();
+      expect(asked).toBe(1);
+      status = 200;
+      const m2 = new ToxiproxyMetrics(url);
+      expect(await m2.read('api')).toBeUndefined();
+      expect(await m2.read('db')).toEqual({ bytes: 5 });
+    } finally {
+      await new Promise((r) => srv.close(r));
+    }
+  });
+
   it('verdict: every applied fault without effect is unknown; one with effect is enough', () => {
     const base = {
       expect: scenarioOf('').expect,
@@ -131,6 +163,7 @@ describe('run shell: fault effect', () => {
     expect(r.exitCode).toBe(4);
     expect(r.report.verdict.reasons.join('\n')).toMatch(/no fault had an effect/);
     expect(renderMarkdown(r.report)).toMatch(/had no effect: proxy api carried no byte/);
+    expect(renderHtml(r.report)).toMatch(/had no effect<\/span> proxy api carried no byte/);
     // Read once before each fault and once before its heal.
     expect(traffic.reads).toEqual(['api', 'api', 'db', 'db']);
   });
