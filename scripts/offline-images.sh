@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds every image the compose stack needs without any image registry: a Debian base from
 # debootstrap + `docker import`, PostgreSQL from Debian's packages, Node from this host's own
-# binary, the reference service from this repository, and the built-in proxy in place of
-# ghcr.io/shopify/toxiproxy. Needs root, docker, debootstrap and Debian's package mirror (or
-# DEBIAN_MIRROR pointing at a local one). Idempotent: images that exist are kept, except the two
-# built from this repository, which are rebuilt (fast: Docker's layer cache).
+# binary, the reference service from this repository, the built-in proxy in place of
+# ghcr.io/shopify/toxiproxy, and the example stack examples/pyledger (Python from Debian). Needs
+# root, docker, debootstrap and Debian's package mirror (or DEBIAN_MIRROR pointing at a local one).
+# Idempotent: images that exist are kept, except the three built from this repository, which are
+# rebuilt (fast: Docker's layer cache).
 #
 #   scripts/offline-images.sh               build, then print the variables to export
 #   eval "$(scripts/offline-images.sh --env)"   build quietly and export them into this shell
@@ -50,6 +51,7 @@ node_image=$prefix/node:$node_version-$suite
 postgres_image=$prefix/postgres:15-$suite
 auditlog_image=$prefix/auditlog:dev
 proxy_image=$prefix/proxy:dev
+pyledger_image=$prefix/pyledger:dev
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -93,12 +95,16 @@ build --build-arg "NODE_IMAGE=$node_image" -f "$repo/compose/auditlog/Dockerfile
 log "building $proxy_image (built-in Toxiproxy-compatible proxy)"
 build --build-arg "APP_IMAGE=$auditlog_image" \
   -t "$proxy_image" "$repo/compose/proxy"
+log "building $pyledger_image (examples/pyledger: Debian's python3 + psycopg2)"
+"$repo/examples/pyledger/build-image.sh" "$base_image" "$pyledger_image" >/dev/null
 log "done in $(($(date +%s) - start)) s"
 
 exports="export AUDITCHAOS_POSTGRES_IMAGE=$postgres_image
 export AUDITCHAOS_TOXIPROXY_IMAGE=$proxy_image
 export AUDITCHAOS_NODE_IMAGE=$node_image
-export AUDITCHAOS_AUDITLOG_IMAGE=$auditlog_image"
+export AUDITCHAOS_AUDITLOG_IMAGE=$auditlog_image
+export PYLEDGER_BASE_IMAGE=$base_image
+export PYLEDGER_IMAGE=$pyledger_image"
 if [ "$env_only" = 1 ]; then
   echo "$exports"
 else

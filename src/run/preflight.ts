@@ -1,13 +1,14 @@
 /**
  * What a run can check before anything starts, so that a wrong setting costs seconds, not a whole
  * run: the hash recipe loads and exports what it must, a JSONL scan source is a file (or a file
- * to be), not a folder. Columns of the mapping are checked once the database answers
- * (readBaseline). Throws UsageError naming the scenario's key.
+ * to be), not a folder, and every `${VAR}` of scan.source.url is set. Columns of the mapping are
+ * checked once the database answers (readBaseline). Throws UsageError naming the scenario's key.
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.ts';
 import { checkRecipeSettings } from '../scan/recipe.ts';
+import { scanSourceUrl } from '../scan/source-url.ts';
 import type { Scenario } from '../scenario/schema.ts';
 
 export async function preflight(scenario: Scenario, scenarioDir: string): Promise<void> {
@@ -19,6 +20,7 @@ export async function preflight(scenario: Scenario, scenarioDir: string): Promis
     throw e;
   }
   const src = scenario.scan.source;
+  scanSourceUrl(src); // every ${VAR} it names is set
   if (src.kind === 'jsonl') {
     const file = path.resolve(scenarioDir, src.path);
     const stat = statOf(file);

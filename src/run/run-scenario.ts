@@ -20,6 +20,7 @@ import type { PhaseName, RunEvent, RunSink } from '../report/events.ts';
 import type { Report } from '../report/model.ts';
 import { redactSecrets } from '../report/redact.ts';
 import { reportDirName } from '../report/write.ts';
+import { scanSourceUrl } from '../scan/source-url.ts';
 import type { LedgerOp } from '../scan/types.ts';
 import type { LoadedScenario } from '../scenario/read.ts';
 import type { RuntimeName } from '../scenario/vocabulary.ts';
@@ -143,11 +144,11 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     await ports.files.mkdir(reportDir);
     stack = ports.createStack(choice, { runId, loaded, log: (l) => log(l) });
     const st = stack;
-    ev.secrets = [...(st.secrets ?? [])];
+    ev.secrets = [...(st.secrets ?? []), ...(scanSourceUrl(scenario.scan.source)?.values ?? [])];
 
     phase('stack-up', choice.kind);
     endpoints = await st.up(signal);
-    ev.secrets = [...(st.secrets ?? [])];
+    ev.secrets = [...(st.secrets ?? []), ...(scanSourceUrl(scenario.scan.source)?.values ?? [])];
     const ep = endpoints;
     closePhase();
     signal.throwIfAborted();
@@ -208,7 +209,8 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       const mapping = scenario.scan.mapping;
       const source = scenario.scan.source;
       ev.tamper = await ports.runTamper(scenario.tamper, {
-        databaseUrl: source.kind === 'postgres' ? (source.url ?? ep.databaseUrl) : ep.databaseUrl,
+        databaseUrl:
+          source.kind === 'postgres' ? (scanSourceUrl(source)?.url ?? ep.databaseUrl) : ep.databaseUrl,
         serviceUrl: ep.serviceDirectUrl ?? ep.serviceUrl,
         table: source.kind === 'postgres' ? source.table : 'audit_log',
         seqColumn: mapping.seq,

@@ -9,6 +9,7 @@ import { seededRandom, streamOf, uniform } from '../random.ts';
 import { openSource } from '../scan/open-source.ts';
 import { recipeFromSettings } from '../scan/recipe.ts';
 import { emptyCounts, scanEntries, scanLog } from '../scan/scan.ts';
+import { scanSourceUrl } from '../scan/source-url.ts';
 import type {
   CheckpointSet,
   Finding,
@@ -112,12 +113,21 @@ function sampling(source: LogSource, n: number): { source: LogSource; sample: Lo
   return { sample, source: wrapped };
 }
 
-/** What the scan reads, as `auditchaos scan` would take it: a postgres:// URL, an http(s) URL or a path. */
-export function scanSpec(scenario: Scenario, scenarioDir: string, endpoints: StackEndpoints): string {
+/**
+ * What the scan reads, as `auditchaos scan` would take it: a postgres:// URL, an http(s) URL or a
+ * path. `${VAR}` in scan.source.url is filled in from the environment here, at use.
+ */
+export function scanSpec(
+  scenario: Scenario,
+  scenarioDir: string,
+  endpoints: StackEndpoints,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string {
   const src = scenario.scan.source;
-  if (src.kind === 'postgres') return src.url ?? endpoints.databaseUrl ?? '';
+  const url = scanSourceUrl(src, env)?.url;
+  if (src.kind === 'postgres') return url ?? endpoints.databaseUrl ?? '';
   if (src.kind === 'http')
-    return new URL(src.path, src.url ?? endpoints.serviceDirectUrl ?? endpoints.serviceUrl).toString();
+    return new URL(src.path, url ?? endpoints.serviceDirectUrl ?? endpoints.serviceUrl).toString();
   return path.resolve(scenarioDir, src.path);
 }
 

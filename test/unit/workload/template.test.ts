@@ -47,3 +47,14 @@ describe('text templates', () => {
     expect(compileTextTemplate('Bearer {actor}', 'raw')(values)).toBe('Bearer user "7"\\');
   });
 });
+
+describe('a foreign API: PUT /ledger/{eventId} with its own body (examples/pyledger)', () => {
+  it('fills the event id into the path and the fields into the body, the payload as a JSON value', () => {
+    const v = { ...values, eventId: '0190f2a1-1111-7aaa-8bbb-123456789abc', actor: 'user-3' };
+    expect(compileTextTemplate('/ledger/{eventId}', 'uri')(v)).toBe(
+      '/ledger/0190f2a1-1111-7aaa-8bbb-123456789abc',
+    );
+    const body = compileBodyTemplate({ who: '{actor}', verb: '{action}', body: '{payload}' })(v);
+    expect(body).toBe('{"who":"user-3","verb":"login","body":{"data":"xyz"}}');
+  });
+});
