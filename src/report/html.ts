@@ -20,6 +20,7 @@ import {
   otherThresholds,
   thresholdStatus,
   verdictHeadline,
+  violationCount,
   WORKLOAD_COLUMNS,
   workloadRow,
 } from './invariants.ts';
@@ -131,7 +132,7 @@ export function renderHtml(input: Report, opts: RenderOptions = {}): string {
       `${e(r.timings.startedAt)} to ${e(r.timings.endedAt)} (${formatClock(r.timings.durationMs)})</p>`,
   );
 
-  const violations = r.findings.filter((f) => f.severity === 'violation').length;
+  const violations = violationCount(r);
   const canary = canaryResult(r);
   const cards: [string, string][] = [
     [formatPercent(r.ops.availability), 'availability'],

@@ -161,6 +161,13 @@ export function findingSections(report: Report): {
   };
 }
 
+/** This run's violations, counted exactly (the findings list may be cut at its cap). */
+export function violationCount(report: Report): number {
+  const counts = report.scan?.counts;
+  if (!counts) return report.findings.filter((f) => f.severity === 'violation' && !f.preexisting).length;
+  return INVARIANTS.reduce((n, i) => n + (counts[i.kind] ?? 0), 0);
+}
+
 /** Findings grouped by kind, in taxonomy order (violations first). */
 export function findingsByKind(report: Report): Map<string, ReportFinding[]> {
   const groups = new Map<string, ReportFinding[]>();

@@ -11,7 +11,7 @@ import type { Report } from '../report/model.ts';
 import { headlineSentences, storyOf } from '../report/story.ts';
 import { emptyCounts } from '../scan/scan.ts';
 import type { Finding, FindingKind, LedgerOp } from '../scan/types.ts';
-import { FINDING_KINDS } from '../scenario/vocabulary.ts';
+import { FINDING_KINDS, INVARIANTS } from '../scenario/vocabulary.ts';
 import { attributeTamper } from '../tamper/attribute.ts';
 import type { TamperRecord } from '../tamper/probes.ts';
 import type { WorkloadResult } from '../workload/index.ts';
@@ -103,21 +103,11 @@ function withFaultEvidence(findings: Finding[], ops: LedgerOp[], faults: FaultRe
   });
 }
 
-const THRESHOLD_KIND: Record<string, string> = {
-  missing: 'missing',
-  partial: 'partial',
-  brokenChain: 'broken-chain',
-  duplicates: 'duplicate',
-  unexpected: 'unexpected',
-  rollback: 'rollback',
-  tamperUndetected: 'tamper-undetected',
-};
-
 /** The counts of the finding kinds whose threshold failed: the ones the header tells aloud. */
 function failedCounts(thresholds: { name: string; pass: boolean }[], counts: Record<string, number>) {
   const out: Record<string, number> = {};
   for (const t of thresholds) {
-    const kind = THRESHOLD_KIND[t.name];
+    const kind = INVARIANTS.find((i) => i.expectKey === t.name)?.kind;
     if (kind && !t.pass) out[kind] = counts[kind] ?? 0;
   }
   return out;

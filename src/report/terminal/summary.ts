@@ -12,6 +12,7 @@ import {
   otherThresholds,
   thresholdStatus,
   verdictHeadline,
+  violationCount,
 } from '../invariants.ts';
 import type { Report } from '../model.ts';
 import { redactSecrets } from '../redact.ts';
@@ -62,7 +63,7 @@ export function renderSummary(report: Report, opts: SummaryOptions): string {
 
   const s = report.verdict.status;
   const paint = s === 'pass' ? c.green.bold : s === 'fail' ? c.red.bold : c.yellow.bold;
-  const violations = report.findings.filter((f) => f.severity === 'violation').length;
+  const violations = violationCount(report);
   const lines = [
     table.toString(),
     '',
