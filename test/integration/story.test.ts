@@ -28,8 +28,8 @@ name: story
 description: async-commit under a database SIGKILL
 stack: { runtime: local, flaws: [async-commit] }
 proxies:
-  - { name: api, listen: 127.0.0.1:31380, upstream: auditlog:8080 }
-  - { name: db, listen: 127.0.0.1:31381, upstream: postgres:5432 }
+  - { name: api, listen: 127.0.0.1:31680, upstream: auditlog:8080 }
+  - { name: db, listen: 127.0.0.1:31681, upstream: postgres:5432 }
 workload: { writers: 8, rate: 300/s, duration: 8s, timeout: 1s }
 faults:
   - { at: 3s, for: 2s, kind: db-down, mode: kill }
