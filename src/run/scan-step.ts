@@ -215,7 +215,13 @@ export async function scanStep(opts: ScanStepOptions): Promise<ScanStepResult> {
   }
 
   const rnd = seededRandom(opts.seed, streamOf('canaries'));
-  const check = async (entries: LogEntry[]) => (await scanEntries(entries, { recipe })).findings;
+  // Every finding, not the first maxFindings: on a log broken everywhere a planted defect's finding
+  // comes after the cap, and a cut list would call a working check blind (0/5 under load).
+  const check = async (entries: LogEntry[]) => {
+    const all: Finding[] = [];
+    await scanEntries(entries, { recipe, maxFindings: 0, onFinding: (f) => all.push(f) });
+    return all;
+  };
   const { results, skipped } = await runCanaries(sample, check, {
     pick: (n) => Math.floor(uniform(rnd) * n),
     rechain: (es, from) => {
