@@ -12,6 +12,7 @@ import {
   findingsByKind,
   formatClock,
   formatCount,
+  formatLength,
   formatMs,
   formatPercent,
   formatThresholdActual,
@@ -281,8 +282,8 @@ export function renderHtml(input: Report, opts: RenderOptions = {}): string {
   if (r.timings.phases.length)
     S.push(
       table(
-        ['phase', 'from', 'to'],
-        r.timings.phases.map((p) => [e(p.name), formatClock(p.startMs), formatClock(p.endMs)]),
+        ['phase', 'started (run clock)', 'took'],
+        r.timings.phases.map((p) => [e(p.name), formatClock(p.startMs), formatLength(p.durationMs)]),
       ),
     );
 

@@ -98,6 +98,17 @@ export function formatPercent(v: number | null | undefined): string {
   return `${Number((v * 100).toFixed(2))}%`;
 }
 
+/** A phase as a sentence's item: its name and how long it took (`stack-up 3.2 s`). */
+export function formatPhase(p: { name: string; durationMs: number }): string {
+  return `${p.name} ${formatLength(p.durationMs)}`;
+}
+
+/** How long something took: `12 ms`, `3.2 s`, `02:05`. */
+export function formatLength(ms: number): string {
+  const d = Math.max(0, ms);
+  return d < 100 ? `${Math.round(d)} ms` : d < 60_000 ? `${(d / 1000).toFixed(1)} s` : formatClock(d);
+}
+
 /** mm:ss (or h:mm:ss) of a duration in ms. */
 export function formatClock(ms: number): string {
   // Before the workload started (stack up, proxies): shown as a countdown, -00:03.

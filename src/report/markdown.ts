@@ -7,6 +7,7 @@ import {
   formatClock,
   formatCount,
   formatMs,
+  formatPhase,
   formatThresholdActual,
   invariantResults,
   otherThresholds,
@@ -80,10 +81,7 @@ export function renderMarkdown(input: Report, opts: RenderOptions = {}): string 
   L.push('## Workload', '');
   L.push(...table(WORKLOAD_COLUMNS, [workloadRow(r)]), '');
   if (r.timings.phases.length) {
-    L.push(
-      `Phases: ${r.timings.phases.map((p) => `${p.name} ${formatClock(p.startMs)} to ${formatClock(p.endMs)}`).join(', ')}.`,
-      '',
-    );
+    L.push(`Phases: ${r.timings.phases.map(formatPhase).join(', ')}.`, '');
   }
 
   L.push('## Faults', '');

@@ -103,20 +103,20 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     secrets: [],
   };
 
-  // Phases are kept on the workload clock (negative before it starts), as the report shows them.
-  let workloadT0 = 0;
+  // Phases are kept on the run's clock (ms since it started): a start and a length, never negative.
   let current: PhaseName = 'stack-up';
-  const phase = (name: PhaseName, detail?: string) => {
-    const now = at() - workloadT0;
-    const last = ev.phases[ev.phases.length - 1];
-    if (last && last.endMs === last.startMs) last.endMs = now;
-    ev.phases.push({ name, startMs: now, endMs: now });
-    current = name;
-    emit({ type: 'phase-changed', at: at(), phase: name, detail });
-  };
+  let phaseOpen = false;
   const closePhase = () => {
     const last = ev.phases[ev.phases.length - 1];
-    if (last) last.endMs = at() - workloadT0;
+    if (last && phaseOpen) last.durationMs = Math.max(0, at() - last.startMs);
+    phaseOpen = false;
+  };
+  const phase = (name: PhaseName, detail?: string) => {
+    closePhase();
+    ev.phases.push({ name, startMs: Math.max(0, at()), durationMs: 0 });
+    phaseOpen = true;
+    current = name;
+    emit({ type: 'phase-changed', at: at(), phase: name, detail });
   };
 
   let stack: Stack | undefined;
@@ -164,11 +164,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     signal.throwIfAborted();
 
     // The workload, the fault timeline and the health samples share one clock, started together.
-    workloadT0 = at();
-    for (const p of ev.phases) {
-      p.startMs -= workloadT0;
-      p.endMs -= workloadT0;
-    }
+    ev.workloadStartMs = Math.max(0, at());
     const w0 = ports.clock();
     wclock = () => ports.clock() - w0;
     phase('workload');
