@@ -15,6 +15,7 @@ import { runTimeline } from '../chaos/timeline.ts';
 import type { NetworkFaults } from '../chaos/toxiproxy-faults.ts';
 import { type ExitCode, InterruptedError } from '../errors.ts';
 import type { PhaseName, RunEvent, RunSink } from '../report/events.ts';
+import { CHECKPOINTS_FILE, checkpointsFileText, HISTORY_FILE, LOG_FILE } from '../report/evidence-files.ts';
 import type { Report } from '../report/model.ts';
 import { redactSecrets } from '../report/redact.ts';
 import { reportDirName } from '../report/write.ts';
@@ -190,9 +191,11 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       seed,
       ...(ev.baseline.lastSeq !== undefined ? { before: { lastSeq: ev.baseline.lastSeq } } : {}),
       keepKeys: scenario.tamper.length > 0,
+      saveLogTo: path.join(reportDir, LOG_FILE),
       signal,
       onProgress: (entries) => emit({ type: 'scan-progress', at: at(), entries }),
     });
+    if (ev.scan.savedLog) ev.files.push(path.relative(reportDir, ev.scan.savedLog));
     closePhase();
     signal.throwIfAborted();
 
@@ -279,17 +282,23 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       closePhase();
     }
   }
+  phase('report');
+  // The writers' history and the checkpoints they saw: with log.jsonl.gz, what `scan` replays.
   const ops = ledger();
   if (ops.length > 0 || ev.workload) {
     const history = ops.map((o) => JSON.stringify(o)).join('\n');
     await ports.files.writeFile(
-      path.join(reportDir, 'history.ndjson'),
+      path.join(reportDir, HISTORY_FILE),
       redactSecrets(history ? `${history}\n` : '', ev.secrets),
     );
-    ev.files.push('history.ndjson');
+    ev.files.push(HISTORY_FILE);
+  }
+  const cps = ev.workload?.checkpoints;
+  if (cps?.publicKey && cps.checkpoints.length > 0) {
+    await ports.files.writeFile(path.join(reportDir, CHECKPOINTS_FILE), checkpointsFileText(cps));
+    ev.files.push(CHECKPOINTS_FILE);
   }
 
-  phase('report');
   const decide = () => {
     ev.endedAt = ports.now();
     return assemble(ev);
