@@ -126,7 +126,10 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
   const ledger = (): LedgerOp[] => [...(ev.workload?.ops ?? []), ...ev.recoveryOps];
 
   try {
-    const choice = await ports.chooseRuntime(opts.runtime ?? scenario.stack.runtime);
+    const choice = await ports.chooseRuntime(
+      opts.runtime ?? scenario.stack.runtime,
+      opts.runtime ? 'flag' : 'scenario',
+    );
     ev.runtime = { kind: choice.kind, why: choice.why, versions: { node: process.version } };
     emit({
       type: 'run-started',
