@@ -9,6 +9,7 @@ import {
   activeFaultsOf,
   type CheckStatus,
   canaryResult,
+  driverSentence,
   findingsByKind,
   formatClock,
   formatCount,
@@ -185,7 +186,12 @@ export function renderHtml(input: Report, opts: RenderOptions = {}): string {
         `<figcaption>Write latency (p50, p99) per second, in milliseconds.</figcaption></figure>`,
     );
   }
-  S.push(table(WORKLOAD_COLUMNS, [workloadRow(r).map(e)], [0, 1, 2, 3, 4, 5, 6, 7, 8]));
+  S.push(table(WORKLOAD_COLUMNS, [workloadRow(r).map(e)], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
+  const driver = driverSentence(r);
+  if (driver)
+    S.push(
+      r.driver?.fellBehind ? `<p><strong>${e(driver)}.</strong></p>` : `<p class="muted">${e(driver)}.</p>`,
+    );
 
   S.push('<h2 id="faults">Faults</h2>');
   if (r.faults.length === 0) S.push('<p class="muted">No faults were planned.</p>');

@@ -161,6 +161,7 @@ export const WORKLOAD_COLUMNS = [
   'acknowledged',
   'failed',
   'indeterminate',
+  'not sent (driver)',
   'availability',
   'p50',
   'p90',
@@ -173,12 +174,23 @@ export function workloadRow(r: Report): string[] {
     formatCount(r.ops.ok),
     formatCount(r.ops.fail),
     formatCount(r.ops.indeterminate),
+    r.driver ? formatCount(r.driver.notSent) : '-',
     formatPercent(r.ops.availability),
     formatMs(r.latency.p50),
     formatMs(r.latency.p90),
     formatMs(r.latency.p99),
     formatMs(r.latency.max),
   ];
+}
+
+/** The load driver's health as a sentence; undefined when no workload ran. */
+export function driverSentence(r: Report): string | undefined {
+  const d = r.driver;
+  if (!d) return undefined;
+  const lag = `event-loop lag p99 ${formatMs(d.loopLagP99Ms)}`;
+  return d.fellBehind
+    ? `${d.reason ?? 'the load driver fell behind'} (${lag}): availability and latency are the driver's, not the service's`
+    : `the load driver kept up: ${formatCount(d.notSent)} not sent, ${lag}`;
 }
 
 export function verdictHeadline(report: Report): string {

@@ -3,6 +3,7 @@ import { stringify } from 'yaml';
 import {
   activeFaultsOf,
   canaryResult,
+  driverSentence,
   findingsByKind,
   formatClock,
   formatCount,
@@ -80,6 +81,8 @@ export function renderMarkdown(input: Report, opts: RenderOptions = {}): string 
 
   L.push('## Workload', '');
   L.push(...table(WORKLOAD_COLUMNS, [workloadRow(r)]), '');
+  const driver = driverSentence(r);
+  if (driver) L.push(r.driver?.fellBehind ? `**${driver}.**` : `${driver}.`, '');
   if (r.timings.phases.length) {
     L.push(`Phases: ${r.timings.phases.map(formatPhase).join(', ')}.`, '');
   }

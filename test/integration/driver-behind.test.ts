@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.ts';
+import { renderHtml, renderMarkdown } from '../../src/report/index.ts';
 import { runScenario } from '../../src/run/run-scenario.ts';
 import { runWorkload } from '../../src/workload/index.ts';
 import { ENDPOINTS, fakePorts, fakeScenario, reportsRoot, silentSink } from '../helpers/fake-run.ts';
@@ -56,5 +57,29 @@ describe('a run at a rate the driver cannot reach', () => {
       /load driver fell behind.*not judged: availability, latency\.p99/,
     );
     expect(out.exitCode).toBe(ExitCode.inconclusive);
+    // Phases: start on the run clock and a length, never negative, in order.
+    const phases = r.timings.phases;
+    expect(phases.map((p) => p.name).slice(0, 5)).toEqual([
+      'stack-up',
+      'proxies',
+      'baseline',
+      'workload',
+      'heal',
+    ]);
+    for (const [i, p] of phases.entries()) {
+      expect(p.startMs).toBeGreaterThanOrEqual(i === 0 ? 0 : (phases[i - 1]?.startMs ?? 0));
+      expect(p.durationMs).toBeGreaterThanOrEqual(0);
+    }
+    expect(phases.find((p) => p.name === 'workload')?.durationMs).toBeGreaterThan(900);
+    const workloadAt = phases.find((p) => p.name === 'workload')?.startMs ?? -1;
+    expect(Math.abs((r.timings.workloadStartMs ?? -100) - workloadAt)).toBeLessThanOrEqual(5);
+    // The reader sees it next to the workload numbers, in md and html alike.
+    expect(renderMarkdown(r)).toMatch(
+      /\*\*the load driver fell behind: \d+ of 5000 requests .*not the service's\.\*\*/,
+    );
+    expect(renderHtml(r)).toContain('<p><strong>the load driver fell behind:');
+    expect(renderMarkdown(r)).toMatch(
+      /Phases: stack-up \d+ ms, proxies \d+ ms, baseline \d+ ms, workload \d+\.\d s, heal/,
+    );
   }, 30_000);
 });
