@@ -104,3 +104,18 @@ export function isProgrammingError(e: unknown): boolean {
     e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError || e instanceof EvalError
   );
 }
+
+/**
+ * The cause's message when it says something the error's own message does not: wrapping errors
+ * often quote their cause (`could not read X: ENOENT ...`), and printing it again as `cause:`
+ * repeats it. Compared line by line, so a quoted first line of a longer cause counts as quoted.
+ */
+export function causeNotInMessage(e: unknown): string | undefined {
+  if (!(e instanceof Error) || !(e.cause instanceof Error)) return undefined;
+  const said = e.message;
+  const lines = e.cause.message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !said.includes(l));
+  return lines.length ? lines.join('\n') : undefined;
+}

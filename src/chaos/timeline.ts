@@ -2,6 +2,7 @@
  * Executes the fault plan against the clock: each fault applied at its offset and healed after
  * its duration, actual times recorded. Every active fault is healed on abort and at the end.
  */
+import { causeNotInMessage } from '../errors.ts';
 import { sleep } from '../sleep.ts';
 import type { FaultRecord } from './fault-log.ts';
 import { faultParams, faultTarget, type PlannedFault } from './plan.ts';
@@ -25,8 +26,8 @@ const sleepUntil = (clock: () => number, t: number, signal?: AbortSignal) => sle
 
 function errorText(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
-  const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : '';
-  return msg + cause;
+  const cause = causeNotInMessage(e);
+  return cause === undefined ? msg : `${msg}: ${cause}`;
 }
 
 export async function runTimeline(opts: TimelineOptions): Promise<FaultRecord[]> {

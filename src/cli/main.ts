@@ -3,7 +3,14 @@
  * one place that turns errors into exit codes and prints fatal messages.
  */
 import { Command, CommanderError } from 'commander';
-import { ExitCode, exitCodeOf, InterruptedError, isAuditChaosError, ScenarioError } from '../errors.ts';
+import {
+  causeNotInMessage,
+  ExitCode,
+  exitCodeOf,
+  InterruptedError,
+  isAuditChaosError,
+  ScenarioError,
+} from '../errors.ts';
 import { loadCommands } from './commands/index.ts';
 import type { CliContext } from './context.ts';
 import { makeOutput, type Output } from './output.ts';
@@ -52,8 +59,10 @@ export function reportError(e: unknown, output: Output): ExitCode {
   if (isAuditChaosError(e)) {
     err(color.red(`error: ${e.message}`));
     if (e.cause instanceof Error && process.env.AUDITCHAOS_DEBUG) err(String(e.cause.stack));
-    else if (e.cause instanceof Error && !e.message.includes(e.cause.message))
-      err(color.dim(`cause: ${e.cause.message}`));
+    else {
+      const cause = causeNotInMessage(e);
+      if (cause !== undefined) err(color.dim(`cause: ${cause}`));
+    }
     if (e.hint) err(`hint: ${e.hint}`);
     return exitCodeOf({ error: e });
   }

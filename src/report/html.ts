@@ -9,10 +9,12 @@ import {
   activeFaultsOf,
   type CheckStatus,
   canaryResult,
+  driverSentence,
   faultEffectText,
   findingSections,
   formatClock,
   formatCount,
+  formatLength,
   formatMs,
   formatPercent,
   formatThresholdActual,
@@ -189,7 +191,12 @@ export function renderHtml(input: Report, opts: RenderOptions = {}): string {
         `<figcaption>Write latency (p50, p99) per second, in milliseconds.</figcaption></figure>`,
     );
   }
-  S.push(table(WORKLOAD_COLUMNS, [workloadRow(r).map(e)], [0, 1, 2, 3, 4, 5, 6, 7, 8]));
+  S.push(table(WORKLOAD_COLUMNS, [workloadRow(r).map(e)], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
+  const driver = driverSentence(r);
+  if (driver)
+    S.push(
+      r.driver?.fellBehind ? `<p><strong>${e(driver)}.</strong></p>` : `<p class="muted">${e(driver)}.</p>`,
+    );
 
   S.push('<h2 id="faults">Faults</h2>');
   if (r.faults.length === 0) S.push('<p class="muted">No faults were planned.</p>');
@@ -311,8 +318,8 @@ export function renderHtml(input: Report, opts: RenderOptions = {}): string {
   if (r.timings.phases.length)
     S.push(
       table(
-        ['phase', 'from', 'to'],
-        r.timings.phases.map((p) => [e(p.name), formatClock(p.startMs), formatClock(p.endMs)]),
+        ['phase', 'started (run clock)', 'took'],
+        r.timings.phases.map((p) => [e(p.name), formatClock(p.startMs), formatLength(p.durationMs)]),
       ),
     );
 

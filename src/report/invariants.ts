@@ -108,6 +108,17 @@ export function formatPercent(v: number | null | undefined): string {
   return `${Number((v * 100).toFixed(2))}%`;
 }
 
+/** A phase as a sentence's item: its name and how long it took (`stack-up 3.2 s`). */
+export function formatPhase(p: { name: string; durationMs: number }): string {
+  return `${p.name} ${formatLength(p.durationMs)}`;
+}
+
+/** How long something took: `12 ms`, `3.2 s`, `02:05`. */
+export function formatLength(ms: number): string {
+  const d = Math.max(0, ms);
+  return d < 100 ? `${Math.round(d)} ms` : d < 60_000 ? `${(d / 1000).toFixed(1)} s` : formatClock(d);
+}
+
 /** mm:ss (or h:mm:ss) of a duration in ms. */
 export function formatClock(ms: number): string {
   // Before the workload started (stack up, proxies): shown as a countdown, -00:03.
@@ -184,6 +195,7 @@ export const WORKLOAD_COLUMNS = [
   'acknowledged',
   'failed',
   'indeterminate',
+  'not sent (driver)',
   'availability',
   'p50',
   'p90',
@@ -196,12 +208,23 @@ export function workloadRow(r: Report): string[] {
     formatCount(r.ops.ok),
     formatCount(r.ops.fail),
     formatCount(r.ops.indeterminate),
+    r.driver ? formatCount(r.driver.notSent) : '-',
     formatPercent(r.ops.availability),
     formatMs(r.latency.p50),
     formatMs(r.latency.p90),
     formatMs(r.latency.p99),
     formatMs(r.latency.max),
   ];
+}
+
+/** The load driver's health as a sentence; undefined when no workload ran. */
+export function driverSentence(r: Report): string | undefined {
+  const d = r.driver;
+  if (!d) return undefined;
+  const lag = `event-loop lag p99 ${formatMs(d.loopLagP99Ms)}`;
+  return d.fellBehind
+    ? `${d.reason ?? 'the load driver fell behind'} (${lag}): availability and latency are the driver's, not the service's`
+    : `the load driver kept up: ${formatCount(d.notSent)} not sent, ${lag}`;
 }
 
 export function verdictHeadline(report: Report): string {

@@ -3,11 +3,13 @@ import { stringify } from 'yaml';
 import {
   activeFaultsOf,
   canaryResult,
+  driverSentence,
   faultEffectText,
   findingSections,
   formatClock,
   formatCount,
   formatMs,
+  formatPhase,
   formatThresholdActual,
   invariantResults,
   otherThresholds,
@@ -100,11 +102,10 @@ export function renderMarkdown(input: Report, opts: RenderOptions = {}): string 
 
   L.push('## Workload', '');
   L.push(...table(WORKLOAD_COLUMNS, [workloadRow(r)]), '');
+  const driver = driverSentence(r);
+  if (driver) L.push(r.driver?.fellBehind ? `**${driver}.**` : `${driver}.`, '');
   if (r.timings.phases.length) {
-    L.push(
-      `Phases: ${r.timings.phases.map((p) => `${p.name} ${formatClock(p.startMs)} to ${formatClock(p.endMs)}`).join(', ')}.`,
-      '',
-    );
+    L.push(`Phases: ${r.timings.phases.map(formatPhase).join(', ')}.`, '');
   }
 
   L.push('## Faults', '');

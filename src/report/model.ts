@@ -18,8 +18,8 @@ export const phaseSchema = z.strictObject({
   name: z
     .string()
     .meta({ description: 'stack-up, proxies, workload, heal, tamper, scan, report, stack-down' }),
-  startMs: msSinceStart,
-  endMs: msSinceStart,
+  startMs: ms.meta({ description: 'ms since the run started (timings.startedAt)' }),
+  durationMs: ms.meta({ description: 'how long the phase took' }),
 });
 
 export const seriesPointSchema = z
@@ -81,7 +81,7 @@ const storySchema = z.strictObject({
   writer: z.strictObject({
     sentAt: z.number(),
     answeredAt: z.number(),
-    outcome: z.enum(['ok', 'fail', 'indeterminate']),
+    outcome: z.enum(['ok', 'fail', 'indeterminate', 'not-sent']),
     status: z.int().optional(),
     error: z.string().optional(),
     attempts: z.int(),
@@ -175,6 +175,10 @@ export const reportSchema = z
       endedAt: z.iso.datetime(),
       durationMs: ms,
       phases: z.array(phaseSchema),
+      workloadStartMs: ms.optional().meta({
+        description:
+          'when the workload clock started, ms since the run started: add it to a time "since the workload started" to place it among the phases',
+      }),
     }),
     interrupted: z.boolean().meta({ description: 'true when Ctrl-C or SIGTERM cut the run short' }),
     ops: z.strictObject({
@@ -190,6 +194,23 @@ export const reportSchema = z
         .meta({ description: 'ok / attempted; null when nothing was attempted' }),
     }),
     latency: z.strictObject({ p50: nullableMs, p90: nullableMs, p99: nullableMs, max: nullableMs }),
+    driver: z
+      .strictObject({
+        notSent: count.meta({
+          description: 'requests that arrived on schedule but the load driver never sent (outcome not-sent)',
+        }),
+        share: z.number().min(0).max(1).meta({ description: 'notSent / arrived (0..1)' }),
+        loopLagP99Ms: ms.meta({ description: "the driver's event-loop delay during the workload, p99" }),
+        loopLagMaxMs: ms.optional(),
+        fellBehind: z.boolean().meta({
+          description:
+            'the driver could not keep its schedule (more than 1% not sent, or event-loop lag p99 above 500 ms): availability and latency thresholds are not judged',
+        }),
+        reason: z.string().optional().meta({ description: 'why it fell behind' }),
+      })
+      .nullable()
+      .optional()
+      .meta({ description: "the load driver's own health; null when no workload ran" }),
     series: z.array(seriesPointSchema),
     faults: z.array(faultRecordSchema),
     tamper: z.array(tamperRecordSchema),

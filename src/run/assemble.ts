@@ -14,7 +14,7 @@ import type { Finding, FindingKind, LedgerOp } from '../scan/types.ts';
 import { FINDING_KINDS, INVARIANTS } from '../scenario/vocabulary.ts';
 import { attributeTamper } from '../tamper/attribute.ts';
 import type { TamperRecord } from '../tamper/probes.ts';
-import type { WorkloadResult } from '../workload/index.ts';
+import { judgeDriver, type WorkloadResult } from '../workload/index.ts';
 import type { RecoveryEvidence, RunEvidence } from './evidence.ts';
 import { evaluate, type RecoveryInput, type ThresholdResult, type Verdict } from './verdict.ts';
 
@@ -202,6 +202,7 @@ export function assemble(ev: RunEvidence): Assembled {
         .map((c) => ({ name: c.name, reason: c.reason ?? 'unknown' }))
     : [];
   const recovery = recoveryInput(ev.recovery);
+  const driver = w ? judgeDriver(w.driver) : undefined;
   const { thresholds, verdict } = evaluate({
     expect: scenario.expect,
     counts,
@@ -226,6 +227,7 @@ export function assemble(ev: RunEvidence): Assembled {
       noEffect: faults.flatMap((f) => (f.noEffect ? [`${f.id}: ${f.noEffect}`] : [])),
     },
     interrupted,
+    ...(driver?.reason ? { driverBehind: driver.reason } : {}),
   });
 
   const codes: number[] = [exitCodeOf({ verdict: verdict.status })];
@@ -260,6 +262,7 @@ export function assemble(ev: RunEvidence): Assembled {
       endedAt: ev.endedAt.toISOString(),
       durationMs: ev.endedAt.getTime() - ev.startedAt.getTime(),
       phases: ev.phases,
+      ...(ev.workloadStartMs !== undefined ? { workloadStartMs: ev.workloadStartMs } : {}),
     },
     interrupted,
     ops: {
@@ -273,6 +276,7 @@ export function assemble(ev: RunEvidence): Assembled {
       w && w.latency.count > 0
         ? { p50: w.latency.p50, p90: w.latency.p90, p99: w.latency.p99, max: w.latency.max }
         : { p50: null, p90: null, p99: null, max: null },
+    driver: driver ?? null,
     series: (w?.series ?? []).map((s) => ({
       t: s.t,
       ok: s.ok,

@@ -59,6 +59,8 @@ export interface RunEvidence {
   startedAt: Date;
   endedAt: Date;
   phases: Report['timings']['phases'];
+  /** When the workload clock started, ms since the run started (fault and op times are on it). */
+  workloadStartMs?: number;
   /** Set when Ctrl-C / SIGTERM cut the run short, with the phase it was in. */
   interrupted?: { signal: string; phase: PhaseName };
   /** The first error that stopped the run, with its phase. */

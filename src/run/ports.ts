@@ -13,7 +13,7 @@ import type { Report } from '../report/model.ts';
 import type { LoadedScenario } from '../scenario/read.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import type { RuntimeName } from '../scenario/vocabulary.ts';
-import type { RuntimeChoice } from '../stack/select.ts';
+import type { RuntimeChoice, RuntimeSource } from '../stack/select.ts';
 import type { RuntimeKind, Stack, StackEndpoints } from '../stack/types.ts';
 import type { TamperContext, TamperRecord } from '../tamper/probes.ts';
 import type { RunWorkloadOptions, WorkloadResult } from '../workload/index.ts';
@@ -25,7 +25,7 @@ export type HealthAnswer = { ok: true } | { ok: false; detail: string } | { abse
 
 export interface RunPorts {
   /** Picks the runtime (auto: compose when Docker answers). */
-  chooseRuntime(requested: RuntimeName): Promise<RuntimeChoice>;
+  chooseRuntime(requested: RuntimeName, source?: RuntimeSource): Promise<RuntimeChoice>;
   createStack(
     choice: RuntimeChoice,
     opts: { runId: string; loaded: LoadedScenario; log: (line: string) => void },
@@ -94,7 +94,7 @@ export async function defaultPorts(env: NodeJS.ProcessEnv = process.env): Promis
     import('../stack/state.ts'),
   ]);
   return {
-    chooseRuntime: (r) => factory.chooseRuntime(r, env),
+    chooseRuntime: (r, source) => factory.chooseRuntime(r, env, source),
     createStack: factory.createStack,
     preflight: preflight.preflight,
     network: (url) => new toxi.ToxiproxyFaults(url),

@@ -17,6 +17,7 @@ import { runTimeline } from '../chaos/timeline.ts';
 import type { Heal, NetworkFaults } from '../chaos/toxiproxy-faults.ts';
 import { type ExitCode, InterruptedError } from '../errors.ts';
 import type { PhaseName, RunEvent, RunSink } from '../report/events.ts';
+import { CHECKPOINTS_FILE, checkpointsFileText, HISTORY_FILE, LOG_FILE } from '../report/evidence-files.ts';
 import type { Report } from '../report/model.ts';
 import { redactSecrets } from '../report/redact.ts';
 import { reportDirName } from '../report/write.ts';
@@ -107,20 +108,20 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     secrets: [],
   };
 
-  // Phases are kept on the workload clock (negative before it starts), as the report shows them.
-  let workloadT0 = 0;
+  // Phases are kept on the run's clock (ms since it started): a start and a length, never negative.
   let current: PhaseName = 'stack-up';
-  const phase = (name: PhaseName, detail?: string) => {
-    const now = at() - workloadT0;
-    const last = ev.phases[ev.phases.length - 1];
-    if (last && last.endMs === last.startMs) last.endMs = now;
-    ev.phases.push({ name, startMs: now, endMs: now });
-    current = name;
-    emit({ type: 'phase-changed', at: at(), phase: name, detail });
-  };
+  let phaseOpen = false;
   const closePhase = () => {
     const last = ev.phases[ev.phases.length - 1];
-    if (last) last.endMs = at() - workloadT0;
+    if (last && phaseOpen) last.durationMs = Math.max(0, at() - last.startMs);
+    phaseOpen = false;
+  };
+  const phase = (name: PhaseName, detail?: string) => {
+    closePhase();
+    ev.phases.push({ name, startMs: Math.max(0, at()), durationMs: 0 });
+    phaseOpen = true;
+    current = name;
+    emit({ type: 'phase-changed', at: at(), phase: name, detail });
   };
 
   let stack: Stack | undefined;
@@ -129,7 +130,10 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
   const ledger = (): LedgerOp[] => [...(ev.workload?.ops ?? []), ...ev.recoveryOps];
 
   try {
-    const choice = await ports.chooseRuntime(opts.runtime ?? scenario.stack.runtime);
+    const choice = await ports.chooseRuntime(
+      opts.runtime ?? scenario.stack.runtime,
+      opts.runtime ? 'flag' : 'scenario',
+    );
     ev.runtime = { kind: choice.kind, why: choice.why, versions: { node: process.version } };
     emit({
       type: 'run-started',
@@ -168,11 +172,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     signal.throwIfAborted();
 
     // The workload, the fault timeline and the health samples share one clock, started together.
-    workloadT0 = at();
-    for (const p of ev.phases) {
-      p.startMs -= workloadT0;
-      p.endMs -= workloadT0;
-    }
+    ev.workloadStartMs = Math.max(0, at());
     const w0 = ports.clock();
     wclock = () => ports.clock() - w0;
     phase('workload');
@@ -198,9 +198,11 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       seed,
       ...(ev.baseline.lastSeq !== undefined ? { before: { lastSeq: ev.baseline.lastSeq } } : {}),
       keepKeys: scenario.tamper.length > 0,
+      saveLogTo: path.join(reportDir, LOG_FILE),
       signal,
       onProgress: (entries) => emit({ type: 'scan-progress', at: at(), entries }),
     });
+    if (ev.scan.savedLog) ev.files.push(path.relative(reportDir, ev.scan.savedLog));
     closePhase();
     signal.throwIfAborted();
 
@@ -288,17 +290,23 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       closePhase();
     }
   }
+  phase('report');
+  // The writers' history and the checkpoints they saw: with log.jsonl.gz, what `scan` replays.
   const ops = ledger();
   if (ops.length > 0 || ev.workload) {
     const history = ops.map((o) => JSON.stringify(o)).join('\n');
     await ports.files.writeFile(
-      path.join(reportDir, 'history.ndjson'),
+      path.join(reportDir, HISTORY_FILE),
       redactSecrets(history ? `${history}\n` : '', ev.secrets),
     );
-    ev.files.push('history.ndjson');
+    ev.files.push(HISTORY_FILE);
+  }
+  const cps = ev.workload?.checkpoints;
+  if (cps?.publicKey && cps.checkpoints.length > 0) {
+    await ports.files.writeFile(path.join(reportDir, CHECKPOINTS_FILE), checkpointsFileText(cps));
+    ev.files.push(CHECKPOINTS_FILE);
   }
 
-  phase('report');
   const decide = () => {
     ev.endedAt = ports.now();
     return assemble(ev);

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { isAuditChaosError, isProgrammingError } from '../errors.ts';
 import { seededRandom, streamOf, uniform } from '../random.ts';
+import { createLogWriter, type LogWriter } from '../report/evidence-files.ts';
 import { openSource } from '../scan/open-source.ts';
 import { recipeFromSettings } from '../scan/recipe.ts';
 import { emptyCounts, scanEntries, scanLog } from '../scan/scan.ts';
@@ -47,6 +48,8 @@ export interface ScanStepResult {
   canaries: { planted: number; caught: number; missed: string[]; results: CanaryResult[] } | undefined;
   error?: string;
   durationMs: number;
+  /** With `saveLogTo`: the file holding every item this scan read (written even when it failed). */
+  savedLog?: string;
 }
 
 export interface ScanStepOptions {
@@ -65,6 +68,8 @@ export interface ScanStepOptions {
   /** Plant canaries (default true). */
   canaries?: boolean;
   maxFindings?: number;
+  /** Write every item read, as JSONL under the reference names, gzip, to this file. */
+  saveLogTo?: string;
   signal?: AbortSignal;
   onProgress?: (entries: number) => void;
 }
@@ -72,8 +77,11 @@ export interface ScanStepOptions {
 /** How many fresh findings a scan keeps as evidence (all are counted). */
 const MAX_FRESH = 10_000;
 
-/** Passes items through (one by one or in batches) and keeps the first `n` readable entries. */
-function sampling(source: LogSource, n: number): { source: LogSource; sample: LogEntry[] } {
+/**
+ * Passes items through (one by one or in batches), keeps the first `n` readable entries, and
+ * hands every item read to `save` (the replayable copy of the log), in log order.
+ */
+function sampling(source: LogSource, n: number, save?: LogWriter): { source: LogSource; sample: LogEntry[] } {
   const sample: LogEntry[] = [];
   const keep = (item: SourceItem) => {
     if (sample.length < n && !isUnreadable(item)) sample.push(item);
@@ -86,6 +94,7 @@ function sampling(source: LogSource, n: number): { source: LogSource; sample: Lo
       sample.length = 0;
       for await (const item of source.entries(signal)) {
         keep(item);
+        await save?.write([item]);
         yield item;
       }
     },
@@ -96,6 +105,7 @@ function sampling(source: LogSource, n: number): { source: LogSource; sample: Lo
       sample.length = 0;
       for await (const batch of batches(signal)) {
         if (sample.length < n) for (const item of batch) keep(item);
+        await save?.write(batch);
         yield batch;
       }
     };
@@ -106,6 +116,7 @@ function sampling(source: LogSource, n: number): { source: LogSource; sample: Lo
       sample.length = 0;
       for await (const batch of hashed(signal)) {
         if (sample.length < n) for (const item of batch.items) keep(item);
+        await save?.write(batch.items);
         yield batch;
       }
     };
@@ -149,7 +160,8 @@ export async function scanStep(opts: ScanStepOptions): Promise<ScanStepResult> {
     if (isAuditChaosError(e) || isProgrammingError(e)) throw e;
     return failed(`could not open the log: ${(e as Error).message}`, started);
   }
-  const { source, sample } = sampling(opened, opts.canaries === false ? 0 : CANARY_SAMPLE);
+  const save = opts.saveLogTo ? createLogWriter(opts.saveLogTo) : undefined;
+  const { source, sample } = sampling(opened, opts.canaries === false ? 0 : CANARY_SAMPLE, save);
   const keys = opts.keepKeys ? new FindingSet() : undefined;
   const against = opts.against?.copy();
   const fresh: Finding[] = [];
@@ -174,9 +186,17 @@ export async function scanStep(opts: ScanStepOptions): Promise<ScanStepResult> {
     onFinding,
     signal: opts.signal,
     onProgress: (p) => opts.onProgress?.(p.entries),
+  }).catch(async (e: unknown) => {
+    await save?.close().catch(() => undefined);
+    throw e;
   });
   await opened.close?.().catch(() => undefined);
+  const savedLog = await save?.close().then(
+    () => opts.saveLogTo,
+    () => undefined, // a copy that could not be written is missing evidence, not a failed scan
+  );
   const counted = {
+    ...(savedLog ? { savedLog } : {}),
     counts: result.counts,
     countsBefore: result.countsBefore,
     findingsOmitted: result.findingsOmitted,

@@ -64,6 +64,8 @@ export interface VerdictInput {
   /** Faults applied, and those of them that had no effect (their proxy carried no traffic). */
   faultEffects?: { applied: number; noEffect: string[] };
   interrupted?: boolean;
+  /** The load driver fell behind its schedule: availability and latency measure it, not the service. */
+  driverBehind?: string;
 }
 
 /** Which check produces the findings an invariant counts: a check that did not run cannot pass it. */
@@ -109,12 +111,17 @@ export function evaluate(input: VerdictInput): { thresholds: ThresholdResult[]; 
     const c = parseComparison(input.expect.availability);
     // Compared in percent, as written; reported as a fraction (0..1), as report.json keeps ratios.
     const percent = input.ops.attempted ? (100 * input.ops.ok) / input.ops.attempted : undefined;
+    const behind = input.driverBehind;
     thresholds.push({
       name: 'availability',
       expected: input.expect.availability,
-      actual: percent === undefined ? null : percent / 100,
-      pass: percent !== undefined && c !== undefined && compare(percent, c),
-      display: percent === undefined ? 'nothing attempted' : `${percent.toFixed(1)}%`,
+      actual: percent === undefined || behind ? null : percent / 100,
+      pass: !behind && percent !== undefined && c !== undefined && compare(percent, c),
+      display: behind
+        ? `not checked: ${behind}${percent === undefined ? '' : ` (measured ${percent.toFixed(1)}%)`}`
+        : percent === undefined
+          ? 'nothing attempted'
+          : `${percent.toFixed(1)}%`,
     });
   }
   for (const q of ['p50', 'p99', 'max'] as const) {
@@ -122,12 +129,17 @@ export function evaluate(input: VerdictInput): { thresholds: ThresholdResult[]; 
     if (!want) continue;
     const c = parseComparison(want);
     const actual = input.latency?.[q];
+    const behind = input.driverBehind;
     thresholds.push({
       name: `latency.${q}`,
       expected: want,
-      actual: actual ?? null,
-      display: actual === undefined ? 'no samples' : undefined,
-      pass: actual !== undefined && c !== undefined && compare(actual, c),
+      actual: behind ? null : (actual ?? null),
+      display: behind
+        ? `not checked: ${behind}${actual === undefined ? '' : ` (measured ${formatDuration(Math.round(actual))})`}`
+        : actual === undefined
+          ? 'no samples'
+          : undefined,
+      pass: !behind && actual !== undefined && c !== undefined && compare(actual, c),
     });
   }
   for (const p of input.tamper) {
@@ -172,6 +184,14 @@ export function evaluate(input: VerdictInput): { thresholds: ThresholdResult[]; 
     unknown.push(
       `no fault had an effect (${fx.noEffect.join('; ')}): is workload.target the listen address of a proxy?`,
     );
+  const driverJudged = (t: ThresholdResult) =>
+    input.driverBehind !== undefined && (t.name === 'availability' || t.name.startsWith('latency.'));
+  if (input.driverBehind) {
+    const names = thresholds.filter(driverJudged).map((t) => t.name);
+    unknown.push(
+      names.length ? `${input.driverBehind}; not judged: ${names.join(', ')}` : input.driverBehind,
+    );
+  }
   if (input.ops.ok === 0) unknown.push('no write was acknowledged: there is no evidence to judge');
   for (const c of input.checksNotRun) unknown.push(`check "${c.name}" could not run: ${c.reason}`);
   if (!input.canaries || input.canaries.planted === 0)
@@ -184,7 +204,7 @@ export function evaluate(input: VerdictInput): { thresholds: ThresholdResult[]; 
     (t) => t.actual !== null && !(t.name === 'canaries' && input.canaries?.planted === 0),
   );
   for (const t of failed)
-    if (t.actual === null)
+    if (t.actual === null && !driverJudged(t))
       unknown.push(
         t.display?.startsWith('not checked')
           ? `${t.name}: ${t.display}`

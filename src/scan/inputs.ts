@@ -8,7 +8,7 @@ import type { CheckpointSet, LedgerOp } from './types.ts';
 
 const ledgerOpSchema = z.looseObject({
   eventId: z.string().min(1),
-  outcome: z.enum(['ok', 'fail', 'indeterminate']),
+  outcome: z.enum(['ok', 'fail', 'indeterminate', 'not-sent']),
   payloadDigest: z.string(),
   invokedAt: z.number(),
   completedAt: z.number(),

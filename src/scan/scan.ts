@@ -88,7 +88,7 @@ export interface ScanResult {
   findingsOmitted: number;
   checksRun: CheckRun[];
   checkpoints?: { count: number; verified: number };
-  ledger?: { ops: number; ok: number; fail: number; indeterminate: number };
+  ledger?: { ops: number; ok: number; fail: number; indeterminate: number; 'not-sent': number };
   /** Set when the log could not be read to the end: the verdict is then unknown (at best). */
   readError?: string;
   verdict: ScanVerdict;

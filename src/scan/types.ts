@@ -143,8 +143,12 @@ export interface Finding {
   story?: FindingStory;
 }
 
-/** Outcome of one write as the writer saw it (DESIGN.md, "Invariants"). */
-export type OpOutcome = 'ok' | 'fail' | 'indeterminate';
+/**
+ * Outcome of one write as the writer saw it (DESIGN.md, "Invariants"). `not-sent`: the load driver
+ * never sent it (no writer was free in time, or the run was interrupted first): neither the
+ * service's failure nor evidence about it.
+ */
+export type OpOutcome = 'ok' | 'fail' | 'indeterminate' | 'not-sent';
 
 /** One line of history.ndjson: every op a writer attempted. */
 export interface LedgerOp {

@@ -4,10 +4,12 @@
  * binaries for the local runtime, and whether the scenario's proxy ports are free.
  */
 import net from 'node:net';
-import { detectCompose, IMAGE_VARIABLES } from './compose/compose-cli.ts';
+import { type EngineAnswers, gatherAutoFacts } from './auto-facts.ts';
+import { detectCompose } from './compose/compose-cli.ts';
 import { stackImages } from './compose/compose-stack.ts';
 import { DockerEngine } from './compose/docker-engine.ts';
 import { findPostgresBinaries } from './local/postgres.ts';
+import { decideAuto } from './select.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -31,7 +33,7 @@ export interface DoctorOptions {
   env?: NodeJS.ProcessEnv;
   /** Loopback ports the stack needs (the scenario's proxy listen ports). */
   ports?: number[];
-  engine?: DockerEngine;
+  engine?: EngineAnswers;
 }
 
 export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport> {
@@ -71,34 +73,37 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
         },
   );
 
-  let imagesOk = probe.ok;
-  if (probe.ok) {
-    const images = stackImages(env);
-    const auditlogPresent = await engine.imagePresent(images.auditlog).catch(() => false);
-    const keys: (keyof typeof IMAGE_VARIABLES)[] = ['postgres', 'toxiproxy', 'auditlog'];
-    if (!auditlogPresent) keys.push('node');
-    for (const key of keys) {
-      const image = images[key];
-      const present =
-        key === 'auditlog' ? auditlogPresent : await engine.imagePresent(image).catch(() => false);
-      if (present) {
-        checks.push({ name: `image ${key}`, status: 'ok', detail: `${image} is present` });
-      } else if (key === 'auditlog') {
-        checks.push({
-          name: `image ${key}`,
-          status: 'ok',
-          detail: `${image} is not built yet: the first compose run builds it from ${images.node}`,
-        });
-      } else {
-        imagesOk = false;
-        checks.push({
-          name: `image ${key}`,
-          status: 'warn',
-          detail: `${image} is not present: compose will try to pull it`,
-          hint: `without a registry, build it with scripts/offline-images.sh and set ${IMAGE_VARIABLES[key]}`,
-        });
-      }
-    }
+  // The same facts `runtime: auto` decides from (auto-facts.ts), so doctor and run agree.
+  const facts = await gatherAutoFacts(
+    {
+      probe: async () => probe,
+      imagePresent: (n: string) => engine.imagePresent(n),
+      registryAnswers: (n: string, ms?: number) => engine.registryAnswers(n, ms),
+    },
+    { env, compose: async () => tool !== undefined },
+  );
+  const images = stackImages(env);
+  for (const f of facts.images) {
+    if (f.present) checks.push({ name: `image ${f.key}`, status: 'ok', detail: `${f.image} is present` });
+    else if (f.pullable)
+      checks.push({
+        name: `image ${f.key}`,
+        status: 'ok',
+        detail: `${f.image} is not present; its registry answers, so compose will pull it`,
+      });
+    else
+      checks.push({
+        name: `image ${f.key}`,
+        status: 'warn',
+        detail: `${f.image} is not present and its registry does not answer${f.reason ? ` (${f.reason})` : ''}`,
+        hint: `build it offline with scripts/offline-images.sh and set ${f.variable}`,
+      });
+    if (f.key === 'node')
+      checks.push({
+        name: 'image auditlog',
+        status: 'ok',
+        detail: `${images.auditlog} is not built yet: the first compose run builds it from ${images.node}`,
+      });
   }
 
   let localOk = false;
@@ -135,17 +140,16 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   }
 
   const composeOk = probe.ok && tool !== undefined;
-  const auto: DoctorReport['auto'] = composeOk
-    ? {
-        kind: 'compose',
-        why: imagesOk
-          ? 'a Docker engine answers and compose is installed'
-          : 'a Docker engine answers and compose is installed (but some images are missing: see above)',
-      }
-    : localOk
-      ? { kind: 'local', why: probe.ok ? 'compose is not installed' : 'no Docker engine answers' }
-      : { kind: undefined, why: 'neither Docker with compose nor PostgreSQL binaries are available' };
-  return { checks, runtimes: { compose: composeOk, local: localOk }, auto };
+  const decided = decideAuto(facts);
+  const auto: DoctorReport['auto'] =
+    decided.kind === 'compose' || localOk
+      ? { kind: decided.kind === 'compose' ? 'compose' : 'local', why: decided.why }
+      : {
+          kind: undefined,
+          why: 'neither Docker with compose and its images nor PostgreSQL binaries are available',
+        };
+  // compose can start a stack only with its images present or pullable.
+  return { checks, runtimes: { compose: composeOk && decided.kind === 'compose', local: localOk }, auto };
 }
 
 function portFree(port: number): Promise<boolean> {

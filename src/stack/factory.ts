@@ -3,21 +3,29 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { LoadedScenario } from '../scenario/read.ts';
 import type { RuntimeName } from '../scenario/vocabulary.ts';
+import { gatherAutoFacts } from './auto-facts.ts';
+import { detectCompose } from './compose/compose-cli.ts';
 import { ComposeStack, DEFAULT_COMPOSE_FILE } from './compose/compose-stack.ts';
 import { DockerEngine } from './compose/docker-engine.ts';
 import { ExternalStack } from './external/external-stack.ts';
 import { LocalStack } from './local/local-stack.ts';
-import { type RuntimeChoice, selectRuntime } from './select.ts';
+import { type RuntimeChoice, type RuntimeSource, selectRuntime } from './select.ts';
 import type { Stack } from './types.ts';
 
 export async function chooseRuntime(
   requested: RuntimeName,
   env: NodeJS.ProcessEnv = process.env,
+  source: RuntimeSource = 'scenario',
 ): Promise<RuntimeChoice> {
-  return selectRuntime(requested, async () => {
-    const probe = await new DockerEngine(env).probe(1500);
-    return probe.ok ? `Docker ${probe.version} at ${probe.socket}` : undefined;
-  });
+  return selectRuntime(
+    requested,
+    () =>
+      gatherAutoFacts(new DockerEngine(env), {
+        env,
+        compose: async () => (await detectCompose(env)) !== undefined,
+      }),
+    source,
+  );
 }
 
 export function createStack(

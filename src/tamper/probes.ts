@@ -142,7 +142,7 @@ export async function runTamperProbes(
           continue;
         }
         await withClient(ctx.databaseUrl, (c) => c.query(probe.statement), timeoutMs);
-        answer = 'statement succeeded';
+        answer = 'the statement ran without error';
         succeeded = true;
       } else {
         const url = new URL(fillVars(probe.path, ctx.vars), ctx.serviceUrl);
@@ -174,7 +174,8 @@ export async function runTamperProbes(
       // No database access (external runtime): the answer is all we have.
       rec.outcome = succeeded ? 'accepted' : 'refused';
     }
-    rec.detail = answer;
+    // "refused" beside "the statement ran without error" reads as a contradiction: say what happened.
+    rec.detail = rec.outcome === 'refused' && succeeded ? `${answer}, but no stored entry changed` : answer;
   }
   return out;
 }

@@ -5,9 +5,15 @@ export {
   type PollCheckpointsOptions,
   pollCheckpoints,
 } from './checkpoints.ts';
+export {
+  type DriverHealth,
+  judgeDriver,
+  LOOP_LAG_P99_LIMIT_MS,
+  NOT_SENT_SHARE_LIMIT,
+} from './driver-health.ts';
 export { createHttpClient, type HttpClient, type HttpReply, type HttpRequest } from './http-client.ts';
 export { attemptOutcome, backoffMs, opOutcome, shouldRetry, type TransportError } from './outcome.ts';
 export { type PlannedOp, planWorkload, type WorkloadPlan, type WorkloadSpec } from './plan.ts';
-export { type RunWorkloadOptions, runWorkload, type WorkloadResult } from './run.ts';
+export { type DriverSample, type RunWorkloadOptions, runWorkload, type WorkloadResult } from './run.ts';
 export { type LatencySummary, type OutcomeCounts, type SecondStats, WorkloadStats } from './stats.ts';
 export { compileBodyTemplate, DEFAULT_BODY_TEMPLATE } from './template.ts';

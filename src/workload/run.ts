@@ -3,9 +3,11 @@
  * k6's constant-arrival-rate: arrivals do not wait for slow replies). An op that arrives while
  * every writer is busy waits in the backlog and records both its scheduled and its actual start;
  * the backlog is a range of plan indexes, so it costs no memory however far it grows. Nothing is
- * dropped silently: ops still in the backlog when the run stops are recorded as never sent.
+ * dropped silently: ops still in the backlog when the run stops are recorded as `not-sent`, the
+ * driver's own shortfall, and the event loop's delay is measured throughout (a driver that fell
+ * behind measures its own lag, not the service's latency).
  */
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { v7 as uuidv7 } from 'uuid';
 import type { AttemptDetail, LedgerOp, OpOutcome } from '../scan/types.ts';
 import { sleep } from '../sleep.ts';
@@ -60,7 +62,27 @@ export interface WorkloadResult {
   planned: number;
   aborted: boolean;
   checkpoints?: CheckpointPollResult;
+  /** The driver's own health: what it could not send, and how late its event loop ran. */
+  driver: DriverSample;
 }
+
+/** What the load driver measured of itself (judged by judgeDriver, src/workload/driver-health.ts). */
+export interface DriverSample {
+  /** Ops that arrived and were never sent, for any reason. */
+  notSent: number;
+  /** Of notSent: still waiting for a free writer when the drain ended (not an interrupt). */
+  notSentBehind: number;
+  /** Ops that arrived: sent + not sent. */
+  arrived: number;
+  /** Event-loop delay during the workload (perf_hooks monitorEventLoopDelay), ms; 0 without samples. */
+  loopLagP99Ms: number;
+  loopLagMaxMs: number;
+}
+
+const LOOP_RESOLUTION_MS = 10;
+/** The histogram holds ns between the sampling timer's ticks, the resolution included: lag is the rest. */
+const lagMs = (samples: number, ns: number) =>
+  samples > 0 ? Math.max(0, Math.round((ns / 1e6 - LOOP_RESOLUTION_MS) * 10) / 10) : 0;
 
 /** The reply's seq, top level or under `entry`, when the body is a JSON object that has one. */
 function replySeq(body: string): number | undefined {
@@ -110,6 +132,8 @@ export async function runWorkload(opts: RunWorkloadOptions): Promise<WorkloadRes
 
   const startedAt = clock();
   const stats = new WorkloadStats(startedAt);
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  loopDelay.enable();
   const keepOps = opts.keepOps !== false;
   const ops: LedgerOp[] = [];
   const series: SecondStats[] = [];
@@ -279,20 +303,22 @@ export async function runWorkload(opts: RunWorkloadOptions): Promise<WorkloadRes
     await poller?.stop({ finalPoll: false });
     throw e;
   } finally {
+    loopDelay.disable();
     clearTimeout(ticker);
     signal?.removeEventListener('abort', onAbort);
     if (opts.client === undefined) await client.close();
   }
 
-  // Arrived, never started: recorded as definite failures (nothing was sent), never dropped.
+  // Arrived, never started: recorded as not-sent (the driver's shortfall), never dropped.
   const stopAt = clock();
   const cut = signal?.aborted ? arrivalsCut : plan.count;
+  const notSentBehind = signal?.aborted ? 0 : Math.max(0, cut - next);
   for (let i = next; i < cut; i++) {
     const p = plan.op(i);
     const scheduledAt = startedAt + p.offsetMs;
     record({
       eventId: uuidv7({ msecs: Date.now(), random: p.idRandom }),
-      outcome: 'fail',
+      outcome: 'not-sent',
       payloadDigest: p.payloadDigest,
       invokedAt: scheduledAt,
       completedAt: stopAt,
@@ -324,5 +350,12 @@ export async function runWorkload(opts: RunWorkloadOptions): Promise<WorkloadRes
     planned: plan.count,
     aborted: signal?.aborted === true,
     ...(checkpoints ? { checkpoints } : {}),
+    driver: {
+      notSent: stats.counts.notSent,
+      notSentBehind,
+      arrived: stats.counts.attempted + stats.counts.notSent,
+      loopLagP99Ms: lagMs(loopDelay.count, loopDelay.percentile(99)),
+      loopLagMaxMs: lagMs(loopDelay.count, loopDelay.max),
+    },
   };
 }

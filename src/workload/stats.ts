@@ -20,7 +20,7 @@ export interface SecondStats {
   /** Seconds since the run's start (the run clock), the start of this one-second window. */
   t: number;
   ok: number;
-  /** Definite failures (4xx, refused, never sent). */
+  /** Definite failures (4xx, refused). */
   errors: number;
   indeterminate: number;
   /** Latency percentiles (ms) of the ops completed in this second, all outcomes; null when none. */
@@ -35,12 +35,15 @@ export interface SecondStats {
 }
 
 export interface OutcomeCounts {
-  /** Every op that arrived during the run: ok + fail + indeterminate. */
+  /** Every op the driver sent: ok + fail + indeterminate (not-sent ops are not attempts). */
   attempted: number;
   ok: number;
   fail: number;
   indeterminate: number;
-  /** Of `fail`: ops that arrived but were never sent (backlog left at the end, or interrupted). */
+  /**
+   * Ops that arrived but the driver never sent (backlog left at the end, or interrupted): the
+   * driver's shortfall, not the service's failure; outside `attempted` and availability.
+   */
   notSent: number;
   /** HTTP requests sent, retries included. */
   requests: number;
@@ -99,13 +102,14 @@ export class WorkloadStats {
   /** Latency is completedAt - invokedAt (time from the first attempt's start to the op's end). */
   add(op: LedgerOp): void {
     const c = this.counts;
-    c.attempted++;
-    c[op.outcome]++;
-    c.requests += op.attempts;
-    if (op.attempts === 0) {
+    if (op.outcome === 'not-sent') {
       c.notSent++;
       return; // never sent: no latency to speak of
     }
+    c.attempted++;
+    c[op.outcome]++;
+    c.requests += op.attempts;
+    if (op.attempts === 0) return;
     const ms = Math.max(0, op.completedAt - op.invokedAt);
     recordMs(this.all, ms);
     if (op.outcome === 'ok') recordMs(this.acked, ms);
@@ -175,7 +179,7 @@ export class WorkloadStats {
     return summarize(this.acked);
   }
 
-  /** acked / attempted, 0..1; 0 when nothing was attempted (no evidence is not availability). */
+  /** acked / attempted (not-sent ops excluded), 0..1; 0 when nothing was attempted (no evidence is not availability). */
   availability(): number {
     return this.counts.attempted === 0 ? 0 : this.counts.ok / this.counts.attempted;
   }

@@ -45,18 +45,23 @@ export function ackedOps(n: number, from = 0, every = 10): LedgerOp[] {
   }));
 }
 
-export function workloadResult(ops: LedgerOp[]): WorkloadResult {
+export function workloadResult(
+  all: LedgerOp[],
+  driver: Partial<WorkloadResult['driver']> = {},
+): WorkloadResult {
+  const ops = all.filter((o) => o.outcome !== 'not-sent');
+  const notSent = all.length - ops.length;
   const ok = ops.filter((o) => o.outcome === 'ok').length;
   const fail = ops.filter((o) => o.outcome === 'fail').length;
   const lat = { count: ops.length, p50: 2, p90: 2, p99: 2, max: 2, mean: 2 };
   return {
-    ops,
+    ops: all,
     counts: {
       attempted: ops.length,
       ok,
       fail,
       indeterminate: ops.length - ok - fail,
-      notSent: 0,
+      notSent,
       requests: ops.length,
     },
     availability: ops.length ? ok / ops.length : 0,
@@ -66,8 +71,16 @@ export function workloadResult(ops: LedgerOp[]): WorkloadResult {
     lateness: lat,
     startedAt: 0,
     endedAt: 200,
-    planned: ops.length,
+    planned: all.length,
     aborted: false,
+    driver: {
+      notSent,
+      notSentBehind: notSent,
+      arrived: all.length,
+      loopLagP99Ms: 1,
+      loopLagMaxMs: 2,
+      ...driver,
+    },
   };
 }
 

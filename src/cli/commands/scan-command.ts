@@ -173,7 +173,7 @@ function printHuman(r: ScanResult, flags: ScanFlags, ctx: CliContext): void {
   );
   if (r.ledger)
     out(
-      `  history: ${n(r.ledger.ops)} ops (${n(r.ledger.ok)} ok, ${n(r.ledger.fail)} failed, ${n(r.ledger.indeterminate)} indeterminate)`,
+      `  history: ${n(r.ledger.ops)} ops (${n(r.ledger.ok)} ok, ${n(r.ledger.fail)} failed, ${n(r.ledger.indeterminate)} indeterminate${r.ledger['not-sent'] ? `, ${n(r.ledger['not-sent'])} never sent` : ''})`,
     );
   if (r.checkpoints)
     out(`  checkpoints: ${n(r.checkpoints.verified)}/${n(r.checkpoints.count)} signatures valid`);

@@ -21,6 +21,7 @@ export const registerUp: RegisterCommand = (program, ctx) => {
       const choice = await chooseRuntime(
         (opts.runtime as RuntimeName) ?? loaded.scenario.stack.runtime,
         ctx.env,
+        opts.runtime !== undefined ? 'flag' : 'scenario',
       );
       const runId = newRunId(loaded.scenario.name);
       const { out, err, color } = ctx.output;

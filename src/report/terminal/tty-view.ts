@@ -40,6 +40,14 @@ export function progressBar(fraction: number, width: number): string {
   return `${'█'.repeat(full)}${'░'.repeat(width - full)}`;
 }
 
+/**
+ * The width to fit the live region to: a pseudo-terminal, a CI runner or a pipe may report no
+ * width or 0 columns; then a narrow default keeps the redraw (cursor up N lines) correct.
+ */
+export function usableColumns(columns: number | undefined): number {
+  return columns !== undefined && Number.isFinite(columns) && columns >= 20 ? Math.floor(columns) : 80;
+}
+
 export interface TtyView extends RunSink {
   /** The live region as it would be drawn now (for tests and screenshots). */
   frame(): string[];
@@ -58,7 +66,7 @@ export function createTtyView(opts: TtyViewOptions): TtyView {
 
   const runAt = () => (startWall === undefined ? state.lastAt : Math.max(state.lastAt, now() - startWall));
   const fitWidth = (line: string) => {
-    const cols = stream.columns ?? 100;
+    const cols = usableColumns(stream.columns);
     const plain = stripVTControlCharacters(line);
     if (plain.length < cols) return line;
     return `${plain.slice(0, Math.max(1, cols - 2))}…`;

@@ -7,7 +7,7 @@ import type { LedgerOp, OpOutcome, SourceItem } from '../types.ts';
 import { type Check, type Emit, finding } from './check.ts';
 
 const CHECK = 'ledger';
-const RANK: Record<OpOutcome, number> = { fail: 0, indeterminate: 1, ok: 2 };
+const RANK: Record<OpOutcome, number> = { 'not-sent': 0, fail: 1, indeterminate: 2, ok: 3 };
 
 export interface Ledger {
   ops: Map<string, LedgerOp>;
@@ -16,7 +16,7 @@ export interface Ledger {
   counts: Record<OpOutcome, number>;
 }
 
-/** One op per event id: if an id appears in several lines, the strongest outcome wins (ok > indeterminate > fail). */
+/** One op per event id: if an id appears in several lines, the strongest outcome wins (ok > indeterminate > fail > not-sent). */
 export function buildLedger(ops: Iterable<LedgerOp>): Ledger {
   const byId = new Map<string, LedgerOp>();
   for (const op of ops) {
@@ -24,7 +24,7 @@ export function buildLedger(ops: Iterable<LedgerOp>): Ledger {
     if (!had || RANK[op.outcome] > RANK[had.outcome]) byId.set(op.eventId, op);
   }
   const digests = new Map<string, string>();
-  const counts: Record<OpOutcome, number> = { ok: 0, fail: 0, indeterminate: 0 };
+  const counts: Record<OpOutcome, number> = { ok: 0, fail: 0, indeterminate: 0, 'not-sent': 0 };
   for (const op of byId.values()) {
     counts[op.outcome]++;
     if (op.payloadDigest) digests.set(op.eventId, op.payloadDigest);
@@ -60,13 +60,16 @@ export function createLedgerCheck(emit: Emit, ledger: Ledger, before?: { lastSeq
       }
       if (present.has(id)) return; // a second copy is the duplicate check's business
       present.set(id, { seq: item.seq, line: item.line });
-      if (op.outcome === 'fail') {
+      if (op.outcome === 'fail' || op.outcome === 'not-sent') {
         emit(
           finding('unexpected', CHECK, {
             seq: item.seq,
             line: item.line,
             eventId: id,
-            message: `event id ${id} is in the log, but its writer was told the write failed definitely${op.status ? ` (status ${op.status})` : ''}`,
+            message:
+              op.outcome === 'not-sent'
+                ? `event id ${id} is in the log, but the load driver never sent it`
+                : `event id ${id} is in the log, but its writer was told the write failed definitely${op.status ? ` (status ${op.status})` : ''}`,
             detail: { outcome: op.outcome, status: op.status, error: op.error },
           }),
         );

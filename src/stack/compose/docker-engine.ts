@@ -122,6 +122,23 @@ export class DockerEngine {
     }
   }
 
+  /**
+   * Whether the image's registry answers for it, asked through the engine (its proxy and mirror
+   * settings apply) without pulling: undefined when it does, else the reason.
+   */
+  async registryAnswers(name: string, timeoutMs = 3000): Promise<string | undefined> {
+    try {
+      await withTimeout(
+        this.docker.getImage(name).distribution(),
+        timeoutMs,
+        `the registry did not answer within ${Math.round(timeoutMs / 1000)} s`,
+      );
+      return undefined;
+    } catch (e) {
+      return (e as Error).message.split('\n')[0];
+    }
+  }
+
   /** Pulls an image; rejects with the engine's reason (no registry, unknown image, timeout). */
   async pull(name: string, timeoutMs: number): Promise<void> {
     const work = (async () => {

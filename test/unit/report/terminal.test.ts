@@ -99,6 +99,22 @@ describe('TTY live view', () => {
     expect(stream.text().endsWith('\u001b[?25h')).toBe(true);
   });
 
+  it('stays readable on a terminal of unknown or zero width (80 columns assumed)', () => {
+    for (const columns of [0, undefined, Number.NaN, 5]) {
+      const stream = { ...fakeStream(true), columns };
+      const view = createTtyView({ stream, color: new Chalk({ level: 1 }), refreshMs: 60_000 });
+      const evs = events();
+      for (const ev of evs.slice(0, 6)) view.handle(ev);
+      const frame = view.frame().map(stripVTControlCharacters);
+      expect(frame[0], String(columns)).toMatch(/^▸ workload\s+\d\d:\d\d \/ 01:00/);
+      expect(frame[1]).toMatch(/^ {2}writes \d+\/s/);
+      for (const line of frame) expect(line.length).toBeLessThanOrEqual(80);
+      for (const ev of evs.slice(6)) view.handle(ev);
+      view.close();
+      expect(stripVTControlCharacters(stream.text())).toMatch(/│ missing\s+│ FAIL/);
+    }
+  });
+
   it('ends with the summary table and the report path, and caps findings it prints', () => {
     const stream = fakeStream(true);
     const view = createTtyView({ stream, color: new Chalk({ level: 1 }), refreshMs: 60_000 });

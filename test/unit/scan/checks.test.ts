@@ -209,7 +209,7 @@ describe('ledger cross-check', () => {
       { eventId: 'a', outcome: 'ok', payloadDigest: 'd', invokedAt: 2, completedAt: 3, attempts: 2 },
     ]);
     expect(l.ops.get('a')!.outcome).toBe('ok');
-    expect(l.counts).toEqual({ ok: 1, fail: 0, indeterminate: 0 });
+    expect(l.counts).toEqual({ ok: 1, fail: 0, indeterminate: 0, 'not-sent': 0 });
   });
 });
 

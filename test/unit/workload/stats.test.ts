@@ -18,8 +18,9 @@ describe('WorkloadStats', () => {
     s.add(op('ok', 10, 5));
     s.add(op('ok', 10, 5, 2));
     s.add(op('indeterminate', 10, 5, 3));
-    s.add(op('fail', 10, 0, 0)); // never sent
-    expect(s.counts).toEqual({ attempted: 4, ok: 2, fail: 1, indeterminate: 1, notSent: 1, requests: 6 });
+    s.add(op('fail', 10, 0, 1));
+    s.add(op('not-sent', 10, 0, 0)); // never sent: the driver's, outside attempted and availability
+    expect(s.counts).toEqual({ attempted: 4, ok: 2, fail: 1, indeterminate: 1, notSent: 1, requests: 7 });
     expect(s.availability()).toBe(0.5);
     expect(new WorkloadStats().availability()).toBe(0);
   });
