@@ -65,9 +65,22 @@ function cut(s: string): string {
     : `${s.slice(0, OUTPUT_LIMIT)}\n... (${s.length - OUTPUT_LIMIT} more characters)`;
 }
 
-/** Runs one command through the shell, never throwing: the result says what happened. */
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // the group is gone
+  }
+}
+
+/**
+ * Runs one command through the shell, never throwing: the result says what happened. The shell
+ * gets a process group of its own, so that a timeout reaches what it started too (killing only the
+ * shell would leave `sleep` or `kubectl` holding the output pipe, and the wait would not end).
+ */
 export const runShellCommand: CommandRunner = async (command, opts) => {
-  const r = await execa(command, {
+  const child = execa(command, {
     shell: true,
     all: true,
     reject: false,
@@ -75,15 +88,29 @@ export const runShellCommand: CommandRunner = async (command, opts) => {
     env: opts.env,
     extendEnv: true,
     cwd: opts.cwd,
-    timeout: opts.timeoutMs,
-    forceKillAfterDelay: 2000,
+    detached: true,
   });
-  return {
-    exitCode: r.exitCode,
-    output: cut(typeof r.all === 'string' ? r.all : ''),
-    timedOut: r.timedOut,
-    ...(r.failed && r.exitCode === undefined && !r.timedOut ? { error: r.shortMessage } : {}),
-  };
+  let timedOut = false;
+  let hard: NodeJS.Timeout | undefined;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup(child.pid, 'SIGTERM');
+    hard = setTimeout(() => killGroup(child.pid, 'SIGKILL'), 2000);
+  }, opts.timeoutMs);
+  try {
+    const r = await child;
+    return {
+      exitCode: r.exitCode,
+      output: cut(typeof r.all === 'string' ? r.all : ''),
+      timedOut,
+      ...(r.failed && r.exitCode === undefined && !timedOut
+        ? { error: r.signal ? `killed by ${r.signal}` : r.shortMessage }
+        : {}),
+    };
+  } finally {
+    clearTimeout(timer);
+    clearTimeout(hard);
+  }
 };
 
 function failed(r: CommandResult): boolean {

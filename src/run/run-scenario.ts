@@ -393,6 +393,8 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
         log(`fault ${r.id} (${r.kind} ${r.target}): ${r.error}`, 'warn');
       },
     });
+    // Awaited below, after the writers; handled now so that an early rejection is not "unhandled".
+    timeline.catch(() => undefined);
     try {
       const w = await ports
         .runWorkload({

@@ -21,7 +21,10 @@ export async function sweepLeftovers(opts: {
   env?: NodeJS.ProcessEnv;
 }): Promise<SweepReport> {
   const report: SweepReport = { runs: [], skipped: [] };
-  const states = await listRunStates(stateDir(opts.env));
+  // Pending heals first: a heal may need the stack it heals (another file of the same run).
+  const states = (await listRunStates(stateDir(opts.env))).sort(
+    (a, b) => Number(Boolean(b.state.pendingHeals?.length)) - Number(Boolean(a.state.pendingHeals?.length)),
+  );
   let dockerUsed = false;
   for (const { file, state } of states) {
     if (opts.runId && state.runId !== opts.runId) continue;

@@ -268,6 +268,18 @@ describe('external runtime with command faults', () => {
     expect(scenarioWarnings(parseScenario(text, 'x.yml')).join('\n')).toMatch(
       /not the listen address of any proxy/,
     );
+    // `validate` says so, and still exits 0: a warning, not an error.
+    const file = path.join(dir, 'ext-no-effect.yml');
+    await writeFile(file, text);
+    const v = await execa(process.execPath, [BIN, 'validate', file], {
+      cwd: REPO_ROOT,
+      env: { NO_COLOR: '1' },
+      reject: false,
+    });
+    expect(v.exitCode).toBe(0);
+    expect(v.stderr).toMatch(
+      /warning: workload.target http:\/\/127.0.0.1:\d+ is not the listen address of any proxy/,
+    );
     const r = await inProcess(text, 'ext-no-effect', new AbortController().signal);
     expect(r.report.faults[0]?.effect).toEqual({ connections: 0, bytes: 0 });
     expect(r.report.faults[0]?.noEffect).toMatch(/proxy api carried no byte/);

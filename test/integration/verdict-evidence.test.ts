@@ -145,11 +145,11 @@ name: existing-data
 description: a second run against a log that already has entries
 stack:
   runtime: external
-  external: { toxiproxy: "${ep.toxiproxyUrl}", service: "${ep.serviceUrl}", database: "${ep.databaseUrl}" }
+  external: { toxiproxy: "${ep.toxiproxyUrl}", service: "${ep.serviceDirectUrl}", database: "${ep.databaseUrl}" }
 proxies:
   - { name: api, listen: 127.0.0.1:31380, upstream: auditlog:8080 }
   - { name: db, listen: 127.0.0.1:31381, upstream: postgres:5432 }
-workload: { writers: 4, rate: 50/s, duration: 2s, timeout: 1s }
+workload: { target: "${ep.serviceUrl}", writers: 4, rate: 50/s, duration: 2s, timeout: 1s }
 faults:
   - { at: 500ms, for: 500ms, kind: latency, proxy: api, latency: 50ms }
 `,

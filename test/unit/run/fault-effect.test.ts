@@ -6,6 +6,7 @@
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
 import type { CommandRunner } from '../../../src/chaos/command-fault.ts';
 import { effectBetween, noEffectReason, type ProxyCounters } from '../../../src/chaos/fault-effect.ts';
@@ -13,6 +14,7 @@ import { parseProxyMetrics, ToxiproxyMetrics, type TrafficMeter } from '../../..
 import { InterruptedError } from '../../../src/errors.ts';
 import { renderHtml } from '../../../src/report/html.ts';
 import { renderMarkdown } from '../../../src/report/markdown.ts';
+import { renderSummary } from '../../../src/report/terminal/summary.ts';
 import type { RunPorts } from '../../../src/run/ports.ts';
 import { runScenario } from '../../../src/run/run-scenario.ts';
 import { evaluate } from '../../../src/run/verdict.ts';
@@ -163,6 +165,9 @@ describe('run shell: fault effect', () => {
     expect(r.exitCode).toBe(4);
     expect(r.report.verdict.reasons.join('\n')).toMatch(/no fault had an effect/);
     expect(renderMarkdown(r.report)).toMatch(/had no effect: proxy api carried no byte/);
+    expect(renderSummary(r.report, { color: new Chalk({ level: 0 }) })).toMatch(
+      /fault f1 \(latency proxy:api\) had no effect: proxy api carried no byte/,
+    );
     expect(renderHtml(r.report)).toMatch(/had no effect<\/span> proxy api carried no byte/);
     // Read once before each fault and once before its heal.
     expect(traffic.reads).toEqual(['api', 'api', 'db', 'db']);
