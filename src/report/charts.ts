@@ -84,7 +84,31 @@ function baseOption(report: Report, yName: string, narrow: boolean) {
   };
 }
 
-/** Writes acknowledged, failed and indeterminate per second, fault windows as bands. */
+/**
+ * Findings about writes on the time axis, at the writer's answer (a missing entry at its ack
+ * time), one scatter series per violated kind, drawn along the bottom of the chart over the
+ * fault bands.
+ */
+function findingMarks(report: Report) {
+  const kinds = new Map<string, number[]>();
+  for (const f of report.findings) {
+    if (f.severity !== 'violation' || f.preexisting || !f.story) continue;
+    const at = kinds.get(f.kind) ?? [];
+    at.push(f.story.writer.answeredAt / 1000);
+    kinds.set(f.kind, at);
+  }
+  const colors = ['#c92a2a', '#5f3dc4', '#0b7285', '#a61e4d'];
+  return [...kinds].map(([kind, ts], i) => ({
+    name: kind,
+    type: 'scatter',
+    symbol: 'triangle',
+    symbolSize: 7,
+    itemStyle: { color: colors[i % colors.length] },
+    data: ts.map((t) => [t, 0]),
+  }));
+}
+
+/** Writes acknowledged, failed and indeterminate per second, fault windows as bands, findings marked. */
 export function throughputChartSvg(report: Report, opts: ChartOptions = {}): string {
   const { endS, option } = baseOption(report, 'writes/s', (opts.width ?? 960) < 600);
   const line = (name: string, color: string, pick: (p: Report['series'][number]) => number) => ({
@@ -106,6 +130,7 @@ export function throughputChartSvg(report: Report, opts: ChartOptions = {}): str
         },
         line('errors/s', '#e03131', (p) => p.errors),
         line('indeterminate/s', '#f08c00', (p) => p.indeterminate),
+        ...findingMarks(report),
       ],
     },
     opts,

@@ -241,7 +241,7 @@ export function headlineSentences(
       const rels = new Set(near.map((x) => x.relation));
       const maxGap = Math.max(...near.map((x) => x.gapMs));
       const all = fs.length === n ? (n === 1 ? '' : 'all ') : `the ${fs.length} shown `;
-      const where = labels.size === 1 ? [...labels][0] : `${labels.size} faults`;
+      const where = labels.size <= 3 ? [...labels].join(' or ') : `${labels.size} faults`;
       if (rels.size === 1 && rels.has('during')) s += `, ${all}while ${where} was active`;
       else if (rels.size === 1) s += `, ${all}within ${gap(Math.max(maxGap, 1))} ${[...rels][0]} ${where}`;
       else s += `, ${all}within ${gap(Math.max(maxGap, 1))} of ${where}`;
