@@ -24,7 +24,7 @@ LEDGER_TRUNCATE_AT (truncate-body's length, 64), LEDGER_ACCESS_LOG=1 (log every 
 
 Bug switches, each a realistic way audit logs fail, for auditchaos to catch:
     ack-before-commit  appends go into one shared open transaction that a background thread
-                       commits every 200 ms, and the client gets its 201 before that: a database
+                       commits every 500 ms, and the client gets its 201 before that: a database
                        crash or a cut connection loses acknowledged entries (finding: missing)
     truncate-body      stores the body text cut to LEDGER_TRUNCATE_AT characters, and hashes the
                        cut text, so the chain verifies but the payload is not what was sent
@@ -33,6 +33,7 @@ Bug switches, each a realistic way audit logs fail, for auditchaos to catch:
                        client's retry after a lost reply appends the event again (finding: duplicate)
 """
 
+import faulthandler
 import hashlib
 import json
 import os
@@ -50,7 +51,7 @@ import psycopg2
 KNOWN_BUGS = ("ack-before-commit", "truncate-body", "no-idempotency")
 GENESIS = bytes(32)
 APPEND_LOCK = 70700001  # pg_advisory_xact_lock key: one appender at a time, across processes
-COMMIT_EVERY_S = 0.2  # ack-before-commit's background commit interval
+COMMIT_EVERY_S = 0.5  # ack-before-commit's background commit interval
 LEDGER_PATH = re.compile(r"^/ledger/([^/?#]+)$")
 
 
@@ -237,7 +238,7 @@ class EarlyAckBatch:
                 status, entry = append_in(cur, uid, who, verb, text)
                 if status == 201:
                     self.pending += 1
-                return status, entry  # acknowledged now; committed up to 200 ms later
+                return status, entry  # acknowledged now; committed up to 500 ms later
             except psycopg2.Error:
                 self.drop()
                 raise
@@ -386,15 +387,20 @@ def main():
     server = Server((host, port), Handler)
 
     def stop(signum, _frame):
-        raise SystemExit(128 + signum)
+        # serve_forever returns once shutdown() is called from another thread; should a request
+        # or the database hold the exit up, the process ends anyway 3 s later.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+        watchdog = threading.Timer(3.0, os._exit, (128 + signum,))
+        watchdog.daemon = True
+        watchdog.start()
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    faulthandler.register(signal.SIGUSR1)  # kill -USR1: every thread's stack on stderr
     bugs = f" (bugs: {', '.join(sorted(BUGS))})" if BUGS else ""
     log(f"listening on http://{host}:{port}, database {redact(DATABASE_URL)}{bugs}")
     try:
         server.serve_forever(poll_interval=0.2)
-    except (KeyboardInterrupt, SystemExit):
-        pass
     finally:
         if BATCH is not None:
             BATCH.commit()  # a graceful stop commits what it acknowledged; a crash does not

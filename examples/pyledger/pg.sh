@@ -45,9 +45,10 @@ case "${1:-}" in
       echo "CREATE DATABASE ledger" | as_owner "$bindir/postgres" --single -D "$data" postgres >"$base/single.log" 2>&1 \
         || { cat "$base/single.log" >&2; exit 3; }
     fi
-    if ctl status >/dev/null 2>&1; then exit 0; fi
-    ctl -w -t 60 -l "$base/postgres.log" \
-      -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$base" start >/dev/null
+    if ! ctl status >/dev/null 2>&1; then
+      ctl -w -t 60 -l "$base/postgres.log" \
+        -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$base" start >/dev/null
+    fi
     echo "pg.sh: PostgreSQL on 127.0.0.1:$port (database ledger, user ledger), data in $data"
     ;;
   crash) ctl -m immediate stop >/dev/null ;;

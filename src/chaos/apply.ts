@@ -6,7 +6,7 @@ import type { Heal, NetworkFaults } from './toxiproxy-faults.ts';
 
 export interface FaultTargets {
   network: NetworkFaults;
-  stack: Pick<Stack, 'dbFault' | 'dbRecover' | 'serviceFault' | 'serviceRecover'>;
+  stack: Pick<Stack, 'dbFault' | 'dbRecover' | 'serviceFault' | 'serviceRecover' | 'fault' | 'recover'>;
   /** `command` faults: where pending heals are recorded, how commands run, where output goes. */
   commands?: CommandFaultDeps;
 }
@@ -57,6 +57,11 @@ export async function applyFault(f: Fault, id: string, t: FaultTargets): Promise
     }
     case 'command':
       return applyCommandFault(f, id, t.commands);
+    case 'down': {
+      const { target, mode, replica } = f;
+      await t.stack.fault(target, mode, replica);
+      return () => t.stack.recover(target, mode, replica);
+    }
     case 'service-down': {
       const { mode, replica } = f;
       await t.stack.serviceFault(mode, replica);

@@ -36,6 +36,8 @@ export function faultTarget(f: Fault): string {
       return f.mode === 'proxy' ? `proxy:${f.proxy}` : 'database';
     case 'service-down':
       return f.replica === undefined ? 'service' : `service[${f.replica}]`;
+    case 'down':
+      return f.replica === undefined ? `service:${f.target}` : `service:${f.target}[${f.replica}]`;
     case 'command':
       return `command:${f.start.length > 40 ? `${f.start.slice(0, 39)}…` : f.start}`;
     default:

@@ -14,7 +14,14 @@ import {
   parseRate,
   RATE_HINT,
 } from './units.ts';
-import { FLAW_MODES, RUNTIMES, TOXIC_TYPES } from './vocabulary.ts';
+import {
+  DOWN_MODES,
+  FLAW_MODES,
+  REFERENCE_NAMES,
+  RUNTIMES,
+  SERVICE_ROLES,
+  TOXIC_TYPES,
+} from './vocabulary.ts';
 
 const duration = z
   .union([z.string(), z.literal(0)])
@@ -55,6 +62,26 @@ const DEFAULT_PROXIES = [
   { name: 'api', listen: '127.0.0.1:18080', upstream: 'auditlog:8080' },
   { name: 'db', listen: '127.0.0.1:15432', upstream: 'postgres:5432' },
 ];
+
+const healthSpec = z.union([
+  z.literal('compose').meta({ description: "the compose file's own healthcheck of the service" }),
+  z.strictObject({
+    path: z.string().startsWith('/').default('/health'),
+    status: z.array(z.int().min(100).max(599)).min(1).optional().meta({
+      description: 'statuses that mean healthy; any 2xx when absent',
+    }),
+  }),
+]);
+
+const serviceSpec = z.strictObject({
+  role: z.enum(SERVICE_ROLES),
+  port: z.int().min(1).max(65535).optional().meta({
+    description: 'the port it listens on inside its network (service: 8080, database: 5432 when absent)',
+  }),
+  health: healthSpec.optional().meta({
+    description: 'role service: its health check; default GET /health answering 2xx',
+  }),
+});
 
 const direction = z.enum(['upstream', 'downstream', 'both']);
 
@@ -116,6 +143,23 @@ const faultSchema = z.discriminatedUnion('kind', [
     ...faultTiming,
     mode: z.enum(['stop', 'kill']).default('kill'),
     replica: z.int().min(0).optional().meta({ description: 'which replica (0-based); all when absent' }),
+  }),
+  z.strictObject({
+    kind: z.literal('down'),
+    ...faultTiming,
+    target: z.string().min(1).meta({
+      description:
+        'a service named in stack.services (or, without it, auditlog or postgres of the reference stack)',
+    }),
+    mode: z.enum(DOWN_MODES).default('kill').meta({
+      description:
+        'kill (SIGKILL), stop (graceful), pause (freeze: docker pause / SIGSTOP), restart (restarted at once; the window is its recovery)',
+    }),
+    replica: z
+      .int()
+      .min(0)
+      .optional()
+      .meta({ description: 'which replica of the service role (0-based); all when absent' }),
   }),
   z.strictObject({
     kind: z.literal('command'),
@@ -241,6 +285,13 @@ export const scenarioSchema = z.strictObject({
       flaws: z.array(z.enum(FLAW_MODES)).default([]),
       replicas: z.int().min(1).max(8).default(1),
       postgres: z.enum(['embedded', 'system']).default('embedded'),
+      services: z
+        .record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a compose service name'), serviceSpec)
+        .optional()
+        .meta({
+          description:
+            'the stack as it is: which compose service is the audit-log service (role service, exactly one), which is the database (at most one), and others faults may target. Absent: the reference stack (auditlog, postgres)',
+        }),
       external: z
         .strictObject({
           toxiproxy: httpUrl,
@@ -421,7 +472,11 @@ export function crossFieldProblems(raw: unknown): { path: PropertyKey[]; message
         );
       }
     }
-    if (kind === 'service-down' && typeof f.replica === 'number' && f.replica >= replicas) {
+    if (
+      (kind === 'service-down' || kind === 'down') &&
+      typeof f.replica === 'number' &&
+      f.replica >= replicas
+    ) {
       add(['faults', i, 'replica'], `replica ${f.replica} does not exist: stack.replicas is ${replicas}`);
     }
     if (
@@ -434,9 +489,84 @@ export function crossFieldProblems(raw: unknown): { path: PropertyKey[]; message
       );
     }
   });
+  problems.push(...servicesProblems(stack, faults, runtime));
   if (runtime === 'external' && stack.external === undefined) {
     add(['stack', 'runtime'], 'runtime external needs stack.external with the toxiproxy and service URLs');
   }
+  return problems;
+}
+
+/** stack.services: one service role, at most one database; `down` faults name a declared service. */
+function servicesProblems(
+  stack: Record<string, unknown>,
+  faults: unknown[],
+  runtime: unknown,
+): { path: PropertyKey[]; message: string }[] {
+  const problems: { path: PropertyKey[]; message: string }[] = [];
+  const declared =
+    stack.services !== null && typeof stack.services === 'object' && !Array.isArray(stack.services)
+      ? (stack.services as Record<string, unknown>)
+      : undefined;
+  const roleOf = (v: unknown) =>
+    v !== null && typeof v === 'object' ? (v as { role?: unknown }).role : undefined;
+  let serviceName: string | undefined = REFERENCE_NAMES.service;
+  if (declared) {
+    const entries = Object.entries(declared);
+    const withRole = (role: string) => entries.filter(([, v]) => roleOf(v) === role).map(([n]) => n);
+    const services = withRole('service');
+    const databases = withRole('database');
+    serviceName = services[0];
+    if (services.length === 0) {
+      problems.push({
+        path: ['stack', 'services'],
+        message: `no service has role: service; mark the audit-log service among ${entries.map(([n]) => n).join(', ') || '(none declared)'}`,
+      });
+    } else if (services.length > 1) {
+      problems.push({
+        path: ['stack', 'services', services[1] as string, 'role'],
+        message: `exactly one service may have role: service, but ${services.join(' and ')} do`,
+      });
+    }
+    if (databases.length > 1) {
+      problems.push({
+        path: ['stack', 'services', databases[1] as string, 'role'],
+        message: `at most one service may have role: database, but ${databases.join(' and ')} do`,
+      });
+    }
+    for (const [n, v] of entries) {
+      const health = v !== null && typeof v === 'object' ? (v as { health?: unknown }).health : undefined;
+      if (health !== undefined && roleOf(v) !== 'service') {
+        problems.push({
+          path: ['stack', 'services', n, 'health'],
+          message: `only the role: service service has a health check that auditchaos asks (${n} is ${String(roleOf(v))})`,
+        });
+      }
+    }
+  }
+  // The local runtime runs the reference processes, whatever stack.services says.
+  const names =
+    runtime === 'local' || !declared
+      ? [REFERENCE_NAMES.service, REFERENCE_NAMES.database]
+      : Object.keys(declared);
+  faults.forEach((raw, i) => {
+    if (raw === null || typeof raw !== 'object') return;
+    const f = raw as { kind?: unknown; target?: unknown; replica?: unknown };
+    if (f.kind !== 'down' || typeof f.target !== 'string') return;
+    if (!names.includes(f.target)) {
+      problems.push({
+        path: ['faults', i, 'target'],
+        message: `fault targets "${f.target}", which is not a service of this stack; ${runtime === 'local' ? 'the local runtime runs' : 'declared'}: ${names.join(', ')}${declared || runtime === 'local' ? '' : ' (declare others in stack.services)'}`,
+      });
+    } else if (
+      f.replica !== undefined &&
+      f.target !== (runtime === 'local' ? REFERENCE_NAMES.service : serviceName)
+    ) {
+      problems.push({
+        path: ['faults', i, 'replica'],
+        message: `replica applies to the role: service service (${serviceName}) only; ${f.target} has one container`,
+      });
+    }
+  });
   return problems;
 }
 

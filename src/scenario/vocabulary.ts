@@ -95,3 +95,14 @@ export type ToxicType = (typeof TOXIC_TYPES)[number];
 
 export const RUNTIMES = ['auto', 'compose', 'local', 'external'] as const;
 export type RuntimeName = (typeof RUNTIMES)[number];
+
+/** Roles a named stack service plays (stack.services). */
+export const SERVICE_ROLES = ['service', 'database', 'other'] as const;
+export type ServiceRole = (typeof SERVICE_ROLES)[number];
+
+/** How a `down` fault takes a named service down. */
+export const DOWN_MODES = ['kill', 'stop', 'pause', 'restart'] as const;
+export type DownMode = (typeof DOWN_MODES)[number];
+
+/** Names of the reference stack: compose/stack.yml's services, the local runtime's processes. */
+export const REFERENCE_NAMES = { service: 'auditlog', database: 'postgres', proxy: 'toxiproxy' } as const;

@@ -8,6 +8,8 @@ export const DB_NAME = 'auditlog';
 
 export type RuntimeKind = 'compose' | 'local' | 'external';
 export type DbFaultMode = 'stop' | 'kill' | 'pause';
+/** kill (SIGKILL), stop (graceful), pause (frozen), restart (restarted at once; recover waits for it). */
+export type DownMode = 'kill' | 'stop' | 'pause' | 'restart';
 export type ServiceFaultMode = 'stop' | 'kill';
 
 export interface StackEndpoints {
@@ -38,7 +40,14 @@ export interface Stack {
   /** Brings everything up and waits until healthy. */
   up(signal?: AbortSignal): Promise<StackEndpoints>;
   endpoints(): StackEndpoints;
-  /** Database faults; a runtime that cannot do one throws an EnvironmentError naming it. */
+  /**
+   * Takes a named service down: a compose service or a local process (`auditlog`, `postgres`).
+   * `replica` picks one replica of the service role. recover() undoes it and waits until the
+   * service is healthy again. A runtime that cannot do it throws an EnvironmentError naming it.
+   */
+  fault(target: string, mode: DownMode, replica?: number): Promise<void>;
+  recover(target: string, mode: DownMode, replica?: number): Promise<void>;
+  /** Short forms (db-down, service-down): fault() on the database and the service roles. */
   dbFault(mode: DbFaultMode): Promise<void>;
   dbRecover(mode: DbFaultMode): Promise<void>;
   serviceFault(mode: ServiceFaultMode, replica?: number): Promise<void>;

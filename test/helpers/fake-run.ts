@@ -137,6 +137,12 @@ export function fakePorts(over: Partial<RunPorts> = {}, stackOver: Partial<Stack
       return ENDPOINTS;
     },
     endpoints: () => ENDPOINTS,
+    fault: async (target, mode) => {
+      log.calls.push(`fault ${target} ${mode}`);
+    },
+    recover: async (target, mode) => {
+      log.calls.push(`recover ${target} ${mode}`);
+    },
     dbFault: async () => {
       log.calls.push('dbFault');
     },

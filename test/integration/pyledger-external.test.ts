@@ -60,7 +60,8 @@ async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 
 interface Service {
   child: ChildProcess;
   output: () => string;
-  stop: () => Promise<void>;
+  /** SIGTERM; true when it had to be SIGKILLed after 5 s (a service that ignores a stop). */
+  stop: () => Promise<boolean>;
 }
 
 /** The README's command: PORT, HOST, DATABASE_URL through the db proxy, LEDGER_BUGS. */
@@ -88,10 +89,16 @@ async function startService(bugs: string): Promise<Service> {
     child,
     output: () => out,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      if (child.exitCode !== null || child.signalCode !== null) return false;
+      child.kill('SIGTERM');
+      let forced = false;
+      const t = setTimeout(() => {
+        forced = true;
+        child.kill('SIGKILL');
+      }, 5000);
       await exited;
       clearTimeout(t);
+      return forced;
     },
   };
 }
@@ -109,19 +116,21 @@ async function runExample(bugs: string) {
   await sql('DROP TABLE IF EXISTS journal');
   const svc = await startService(bugs);
   const out = path.join(dir, `run-${bugs || 'correct'}`);
+  let res: Awaited<ReturnType<typeof runCli>>;
   try {
-    const res = await runCli(['run', SCENARIO, '--out', out, '--quiet'], {
+    res = await runCli(['run', SCENARIO, '--out', out, '--quiet'], {
       env: pgEnv(), // the password for the scan URL, and pg.sh's data for the crash fault
       timeout: 150_000,
     });
-    const file = path.join(out, 'report.json');
-    const report = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RunReport) : undefined;
-    const kinds = new Set(report?.findings.map((f) => f.kind));
-    const context = `${bugs || 'correct'}: exit ${res.exitCode}\n${res.stdout}\n${res.stderr}\n${report?.verdict.reasons.join('\n')}\nservice: ${svc.output().slice(-2000)}`;
-    return { res, report, kinds, out, context };
   } finally {
-    await svc.stop();
+    // The service must stop on SIGTERM after a run, as the README's `kill` expects.
+    expect(await svc.stop(), `pyledger ignored SIGTERM: ${svc.output().slice(-2000)}`).toBe(false);
   }
+  const file = path.join(out, 'report.json');
+  const report = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RunReport) : undefined;
+  const kinds = new Set(report?.findings.map((f) => f.kind));
+  const context = `${bugs || 'correct'}: exit ${res.exitCode}\n${res.stdout}\n${res.stderr}\n${report?.verdict.reasons.join('\n')}\nservice: ${svc.output().slice(-2000)}`;
+  return { res, report, kinds, out, context };
 }
 
 beforeAll(async () => {

@@ -6,18 +6,20 @@
  * volumes, then checks by label that nothing is left.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EnvironmentError } from '../../errors.ts';
 import type { Scenario } from '../../scenario/schema.ts';
 import { parseHostPort } from '../../scenario/units.ts';
 import { OWNER_ROLE } from '../../service/migrate.ts';
-import { freePort } from '../local/free-port.ts';
+import { freePort, portFree } from '../local/free-port.ts';
+import { type NamedService, type StackModel, stackModel, TOXIPROXY_API_PORT } from '../services.ts';
 import { RunStateFile } from '../state.ts';
 import {
   DB_NAME,
   type DbFaultMode,
+  type DownMode,
   type ServiceFaultMode,
   type Stack,
   type StackEndpoints,
@@ -29,7 +31,8 @@ import {
   projectName,
   requireCompose,
 } from './compose-cli.ts';
-import { type ContainerInfo, DockerEngine, LABEL_ROLE, type Selector } from './docker-engine.ts';
+import { type ContainerInfo, DockerEngine, type Selector } from './docker-engine.ts';
+import { composeOverride, readComposeModel } from './override.ts';
 
 /** compose/stack.yml of this repository: the default when a scenario names none. */
 export const DEFAULT_COMPOSE_FILE = path.resolve(import.meta.dirname, '../../../compose/stack.yml');
@@ -41,9 +44,19 @@ export const DEFAULT_IMAGES = {
   auditlog: 'auditchaos/auditlog:dev',
 } as const;
 
-const POSTGRES_NAMES = new Set(['postgres', 'db', 'database']);
-const SERVICE_NAMES = new Set(['auditlog', 'service', 'app']);
-const TOXIPROXY_NAMES = new Set(['toxiproxy', 'proxy']);
+/** The built-in proxy's image (scripts/offline-images.sh builds it), where Toxiproxy's cannot be had. */
+export const BUILTIN_PROXY_IMAGE = 'auditchaos/proxy:dev';
+
+/**
+ * The proxy image the override adds: AUDITCHAOS_TOXIPROXY_IMAGE, else the built-in proxy when
+ * AUDITCHAOS_PROXY=builtin, else the real Toxiproxy image.
+ */
+export function proxyImage(env: NodeJS.ProcessEnv = process.env): { image: string; fallback?: string } {
+  const builtin = env.AUDITCHAOS_BUILTIN_PROXY_IMAGE || BUILTIN_PROXY_IMAGE;
+  if (env[IMAGE_VARIABLES.toxiproxy]) return { image: env[IMAGE_VARIABLES.toxiproxy] as string };
+  if (env.AUDITCHAOS_PROXY === 'builtin') return { image: builtin };
+  return { image: DEFAULT_IMAGES.toxiproxy, fallback: builtin };
+}
 
 export interface ComposeStackOptions {
   runId: string;
@@ -85,7 +98,10 @@ interface PlannedProxy {
 }
 
 /** Where each scenario proxy listens inside the toxiproxy container, and which are api / db. Pure. */
-export function planProxies(proxies: Scenario['proxies']): PlannedProxy[] {
+export function planProxies(
+  proxies: Scenario['proxies'],
+  model: StackModel = stackModel(undefined),
+): PlannedProxy[] {
   let api = false;
   let db = false;
   return proxies.map((p) => {
@@ -94,10 +110,10 @@ export function planProxies(proxies: Scenario['proxies']): PlannedProxy[] {
     if (!listen || !up)
       throw new EnvironmentError(`proxy ${p.name}: bad address ${p.listen} -> ${p.upstream}`);
     let role: PlannedProxy['role'] = 'other';
-    if (!api && SERVICE_NAMES.has(up.host)) {
+    if (!api && up.host === model.service.name) {
       role = 'api';
       api = true;
-    } else if (!db && POSTGRES_NAMES.has(up.host)) {
+    } else if (!db && up.host === model.database?.name) {
       role = 'db';
       db = true;
     }
@@ -124,6 +140,9 @@ export class ComposeStack implements Stack {
   private readonly state: RunStateFile;
   private readonly log: (line: string) => void;
   private readonly proxies: PlannedProxy[];
+  readonly model: StackModel;
+  private overrideFile: string | undefined;
+  private toxiproxyService = 'toxiproxy';
   private compose: ComposeProject | undefined;
   private ep: StackEndpoints | undefined;
   private readonly postgresPassword = `pg-${randomBytes(9).toString('base64url')}`;
@@ -139,7 +158,8 @@ export class ComposeStack implements Stack {
     this.engine = opts.engine ?? new DockerEngine(this.env);
     this.log = opts.log ?? (() => {});
     this.state = new RunStateFile(opts.runId, 'compose', opts.stateDir);
-    this.proxies = planProxies(opts.scenario.proxies);
+    this.model = stackModel(opts.scenario.stack.services);
+    this.proxies = planProxies(opts.scenario.proxies, this.model);
   }
 
   /** Passwords generated for this run, for redaction in reports and logs. */
@@ -154,16 +174,19 @@ export class ComposeStack implements Stack {
   /** Host ports picked before start: Docker gives a restarted container a new ephemeral port. */
   private hostPorts: { postgres: number; toxiproxy: number; service: number[] } | undefined;
 
+  private servicePortRange(): string {
+    const service = this.hostPorts?.service ?? [];
+    return service.length === 1 ? String(service[0]) : `${Math.min(...service)}-${Math.max(...service)}`;
+  }
+
   /** Variables for compose/stack.yml: run id, ports, passwords, flaws, image choices. */
   composeEnv(): Record<string, string> {
     const hp = this.hostPorts;
-    const service = hp?.service ?? [];
     const ports: Record<string, string> = hp
       ? {
           AUDITCHAOS_POSTGRES_PORT: String(hp.postgres),
           AUDITCHAOS_TOXIPROXY_PORT: String(hp.toxiproxy),
-          AUDITCHAOS_SERVICE_PORTS:
-            service.length === 1 ? String(service[0]) : `${Math.min(...service)}-${Math.max(...service)}`,
+          AUDITCHAOS_SERVICE_PORTS: this.servicePortRange(),
         }
       : {};
     const images = stackImages(this.env);
@@ -196,36 +219,41 @@ export class ComposeStack implements Stack {
     this.log(
       `compose: ${tool.command.join(' ')} ${tool.version}, project ${this.project}, ${this.composeFile}`,
     );
+    await this.preflightPorts();
+    const image = await this.preflightImages(signal);
+    const files = [this.composeFile, await this.writeOverride(image)];
     this.compose = new ComposeProject({
       tool,
       project: this.project,
-      files: [this.composeFile],
+      files,
       env: this.composeEnv(),
       baseEnv: this.env,
     });
     // Written before anything starts, so that `auditchaos down` can sweep after a crash.
     await this.state.update((s) => {
       s.composeProject = this.project;
-      s.composeFiles = [this.composeFile];
+      s.composeFiles = files;
     });
-    signal?.throwIfAborted();
-
-    await this.preflightPorts();
-    await this.preflightImages(signal);
     signal?.throwIfAborted();
 
     const started = Date.now();
     this.log('compose: up -d');
-    await this.compose.up({ scale: { auditlog: this.opts.scenario.stack.replicas }, signal });
+    await this.compose.up({
+      scale: { [this.model.service.name]: this.opts.scenario.stack.replicas },
+      signal,
+    });
     const deadline = started + (this.opts.healthTimeoutMs ?? 120_000);
     this.log(`compose: containers started after ${Date.now() - started} ms`);
 
-    const postgres = await this.requireOne('postgres', POSTGRES_NAMES);
-    await this.waitHealthy(postgres, deadline, signal);
-    this.log(`compose: postgres healthy after ${Date.now() - started} ms`);
+    const db = this.model.database;
+    const database = db ? await this.requireOne(db.name) : undefined;
+    if (database) {
+      await this.waitHealthy(database, deadline, signal);
+      this.log(`compose: ${database.service} healthy after ${Date.now() - started} ms`);
+    }
 
-    const toxiproxy = await this.requireOne('toxiproxy', TOXIPROXY_NAMES);
-    const toxiPort = await this.publishedPort(toxiproxy, 8474);
+    const toxiproxy = await this.requireOne(this.toxiproxyService);
+    const toxiPort = await this.publishedPort(toxiproxy, TOXIPROXY_API_PORT);
     const toxiproxyUrl = `http://127.0.0.1:${toxiPort}`;
     await this.waitHttp(toxiproxy, `${toxiproxyUrl}/version`, deadline, signal);
     await this.populate(toxiproxyUrl);
@@ -233,28 +261,29 @@ export class ComposeStack implements Stack {
 
     const services = await this.serviceContainers();
     if (services.length === 0)
-      throw new EnvironmentError(`compose project ${this.project} has no auditlog service`);
+      throw new EnvironmentError(
+        `compose project ${this.project} has no ${this.model.service.name} container`,
+      );
     const direct: string[] = [];
-    for (const s of services) {
-      const url = `http://127.0.0.1:${await this.publishedPort(s, 8080)}`;
-      await this.waitHttp(s, `${url}/health`, deadline, signal);
-      direct.push(url);
-    }
+    for (const s of services) direct.push(await this.waitService(s, deadline, signal));
     this.log(`compose: healthy after ${Date.now() - started} ms`);
 
-    const pgPort = await this.publishedPort(postgres, 5432);
     const toxiStatus = await this.engine.status(toxiproxy.id);
     const api = this.proxies.find((p) => p.role === 'api');
     const hostListen = (p: PlannedProxy) =>
       toxiStatus.ports[`${p.port}/tcp`]
         ? `127.0.0.1:${toxiStatus.ports[`${p.port}/tcp`]}`
         : `${toxiproxy.service}:${p.port}`;
+    const health = this.model.service.health;
     this.ep = {
       toxiproxyUrl,
       serviceUrl:
         api && toxiStatus.ports[`${api.port}/tcp`] ? `http://${hostListen(api)}` : (direct[0] as string),
       serviceDirectUrl: direct[0] as string,
-      databaseUrl: `postgres://${OWNER_ROLE}:${encodeURIComponent(this.ownerPassword)}@127.0.0.1:${pgPort}/${DB_NAME}`,
+      ...(database && this.model.reference ? { databaseUrl: await this.ownerUrl(database) } : {}),
+      ...(health === 'compose'
+        ? { health: null }
+        : { healthPath: health.path, ...(health.status ? { healthStatus: health.status } : {}) }),
       proxies: Object.fromEntries(
         this.proxies.map((p) => [p.name, { listen: hostListen(p), upstream: p.upstream }]),
       ),
@@ -267,51 +296,135 @@ export class ComposeStack implements Stack {
     return this.ep;
   }
 
-  /** Superuser URL of the database (postgres role), reached through its published port. */
+  /** Owner role URL of the reference database, through its published port. */
+  private async ownerUrl(c: ContainerInfo): Promise<string> {
+    const port = await this.publishedPort(c, this.model.database?.port ?? 5432);
+    return `postgres://${OWNER_ROLE}:${encodeURIComponent(this.ownerPassword)}@127.0.0.1:${port}/${DB_NAME}`;
+  }
+
+  /** Superuser URL of the reference database (postgres role), reached through its published port. */
   async adminDatabaseUrl(): Promise<string> {
-    const pg = await this.requireOne('postgres', POSTGRES_NAMES);
-    return `postgres://postgres:${encodeURIComponent(this.postgresPassword)}@127.0.0.1:${await this.publishedPort(pg, 5432)}/${DB_NAME}`;
+    const db = this.requireDatabase();
+    const pg = await this.requireOne(db.name);
+    return `postgres://postgres:${encodeURIComponent(this.postgresPassword)}@127.0.0.1:${await this.publishedPort(pg, db.port)}/${DB_NAME}`;
   }
 
-  async dbFault(mode: DbFaultMode): Promise<void> {
-    const pg = await this.requireOne('postgres', POSTGRES_NAMES);
-    if (mode === 'kill') await this.engine.kill(pg.id, 'SIGKILL');
-    else if (mode === 'stop') await this.engine.stop(pg.id, 10);
-    else await this.engine.pause(pg.id);
-  }
-
-  async dbRecover(mode: DbFaultMode): Promise<void> {
-    const pg = await this.requireOne('postgres', POSTGRES_NAMES);
-    if (mode === 'pause') {
-      await this.engine.unpause(pg.id);
-      return;
+  private requireDatabase(): NamedService & { port: number } {
+    const db = this.model.database;
+    if (!db) {
+      throw new EnvironmentError('stack.services declares no role: database service', {
+        hint: 'mark the database service with role: database, or use `down` faults with its name',
+      });
     }
-    await this.engine.start(pg.id);
-    await this.waitHealthy(pg, Date.now() + (this.opts.healthTimeoutMs ?? 120_000));
-    // A user's compose file may publish an ephemeral port, which a restart changes.
-    if (this.ep) {
-      this.ep.databaseUrl = `postgres://${OWNER_ROLE}:${encodeURIComponent(this.ownerPassword)}@127.0.0.1:${await this.publishedPort(pg, 5432)}/${DB_NAME}`;
-    }
+    return db;
   }
 
-  async serviceFault(mode: ServiceFaultMode, replica?: number): Promise<void> {
-    const targets = await this.replicas(replica);
+  /** Containers of the named compose service (one replica, or all), oldest replica first. */
+  private async targets(target: string, replica?: number): Promise<ContainerInfo[]> {
+    const all = (await this.engine.containers(this.selector))
+      .filter((c) => c.service === target)
+      .sort((x, y) => x.number - y.number);
+    if (all.length === 0) {
+      throw new EnvironmentError(`compose project ${this.project} has no ${target} container`, {
+        hint: `faults name a service of ${this.composeFile} declared in stack.services`,
+      });
+    }
+    if (replica === undefined) return all;
+    const c = all[replica];
+    if (!c)
+      throw new EnvironmentError(`there is no ${target} replica ${replica} (the stack has ${all.length})`);
+    return [c];
+  }
+
+  async fault(target: string, mode: DownMode, replica?: number): Promise<void> {
+    const cs = await this.targets(target, replica);
     await Promise.all(
-      targets.map((c) => (mode === 'kill' ? this.engine.kill(c.id, 'SIGKILL') : this.engine.stop(c.id, 10))),
+      cs.map(async (c) => {
+        if (mode === 'kill') await this.engine.kill(c.id, 'SIGKILL');
+        else if (mode === 'stop') await this.engine.stop(c.id, 10);
+        else if (mode === 'pause') await this.engine.pause(c.id);
+        else {
+          await this.engine.stop(c.id, 10);
+          await this.engine.start(c.id);
+        }
+      }),
     );
   }
 
-  async serviceRecover(_mode: ServiceFaultMode, replica?: number): Promise<void> {
-    const targets = await this.replicas(replica);
+  async recover(target: string, mode: DownMode, replica?: number): Promise<void> {
+    const cs = await this.targets(target, replica);
     const deadline = Date.now() + (this.opts.healthTimeoutMs ?? 120_000);
-    for (const c of targets) {
-      await this.engine.start(c.id);
-      const url = `http://127.0.0.1:${await this.publishedPort(c, 8080)}`;
-      await this.waitHttp(c, `${url}/health`, deadline);
+    for (const c of cs) {
+      if (mode === 'pause') await this.engine.unpause(c.id);
+      else if (mode !== 'restart') await this.engine.start(c.id);
     }
+    if (mode === 'pause') return;
+    for (const c of cs) {
+      if (target === this.model.service.name) await this.waitService(c, deadline);
+      else await this.waitHealthy(c, deadline);
+    }
+    // A compose file may publish an ephemeral port, which a restart changes.
+    if (!this.ep) return;
+    if (target === this.model.database?.name && this.model.reference && cs[0])
+      this.ep.databaseUrl = await this.ownerUrl(cs[0]);
     const first = (await this.serviceContainers())[0];
-    if (this.ep && first)
-      this.ep.serviceDirectUrl = `http://127.0.0.1:${await this.publishedPort(first, 8080)}`;
+    if (target === this.model.service.name && first)
+      this.ep.serviceDirectUrl = `http://127.0.0.1:${await this.publishedPort(first, this.model.service.port)}`;
+  }
+
+  dbFault(mode: DbFaultMode): Promise<void> {
+    return this.fault(this.requireDatabase().name, mode);
+  }
+
+  dbRecover(mode: DbFaultMode): Promise<void> {
+    return this.recover(this.requireDatabase().name, mode);
+  }
+
+  serviceFault(mode: ServiceFaultMode, replica?: number): Promise<void> {
+    return this.fault(this.model.service.name, mode, replica);
+  }
+
+  serviceRecover(mode: ServiceFaultMode, replica?: number): Promise<void> {
+    return this.recover(this.model.service.name, mode, replica);
+  }
+
+  /** Waits until a service container answers its health check; returns its direct URL. */
+  private async waitService(c: ContainerInfo, deadline: number, signal?: AbortSignal): Promise<string> {
+    const { port, health } = this.model.service;
+    if (health === 'compose') await this.waitHealthy(c, deadline, signal);
+    const url = `http://127.0.0.1:${await this.publishedPort(c, port)}`;
+    if (health !== 'compose') await this.waitHttp(c, `${url}${health.path}`, deadline, signal, health.status);
+    return url;
+  }
+
+  /** The override file for this run: Toxiproxy, published ports, labels (override.ts). */
+  private async writeOverride(image: string): Promise<string> {
+    const model = readComposeModel(await readFile(this.composeFile, 'utf8'));
+    let override: ReturnType<typeof composeOverride>;
+    try {
+      override = composeOverride({
+        model,
+        stack: this.model,
+        runId: this.runId,
+        proxyImage: image,
+        hostPorts: {
+          toxiproxy: this.hostPorts?.toxiproxy ?? 0,
+          service: this.servicePortRange(),
+          database: this.hostPorts?.postgres,
+        },
+        proxyPorts: this.proxies.map((p) => p.port),
+      });
+    } catch (e) {
+      throw new EnvironmentError(`${this.composeFile}: ${(e as Error).message}`, {
+        hint: 'stack.services names compose services of this file',
+      });
+    }
+    this.toxiproxyService = override.toxiproxyService;
+    const file = path.join(tmpdir(), `auditchaos-${this.project}.override.yml`);
+    await writeFile(file, override.yaml);
+    this.overrideFile = file;
+    if (override.addsToxiproxy) this.log(`compose: adds ${image} as ${override.toxiproxyService} (${file})`);
+    return file;
   }
 
   async collectLogs(dir: string): Promise<string[]> {
@@ -361,10 +474,11 @@ export class ComposeStack implements Stack {
       );
     }
     await this.state.remove();
+    if (this.overrideFile) await rm(this.overrideFile, { force: true });
   }
 
   private async preflightPorts(): Promise<void> {
-    for (const p of this.proxies.filter((x) => x.role !== 'other')) {
+    for (const p of this.proxies) {
       if (!(await portFree(p.port))) {
         throw new EnvironmentError(
           `port ${p.port} on 127.0.0.1 is already in use (needed by the ${p.name} proxy)`,
@@ -376,54 +490,62 @@ export class ComposeStack implements Stack {
     }
   }
 
-  /** Every image the stack needs is present, or pulled now; otherwise an error naming it and its variable. */
-  private async preflightImages(signal?: AbortSignal): Promise<void> {
-    if (path.resolve(this.composeFile) !== DEFAULT_COMPOSE_FILE) return; // a user's file: compose decides
+  /**
+   * Every image the reference stack needs is present, or pulled now; otherwise an error naming it
+   * and its variable. For a team's file compose decides, except for the proxy image the override
+   * adds: Toxiproxy's, or the built-in proxy's where that cannot be had. Returns the proxy image.
+   */
+  private async preflightImages(signal?: AbortSignal): Promise<string> {
     const images = stackImages(this.env);
-    const needed: (keyof typeof IMAGE_VARIABLES)[] = ['postgres', 'toxiproxy'];
-    if (!(await this.engine.imagePresent(images.auditlog))) needed.push('node');
-    for (const key of needed) {
-      const image = images[key];
-      if (await this.engine.imagePresent(image)) continue;
-      signal?.throwIfAborted();
-      this.log(`compose: pulling ${image}`);
-      try {
-        await this.engine.pull(image, this.opts.pullTimeoutMs ?? 300_000);
-      } catch (e) {
-        throw new EnvironmentError(
-          `image ${image} is not available: it is not on this host and pulling it failed (${(e as Error).message})`,
-          {
-            hint: `build local images with scripts/offline-images.sh and select them with ${IMAGE_VARIABLES[key]}=<image>`,
-            cause: e,
-          },
-        );
-      }
+    const needed: (keyof typeof IMAGE_VARIABLES)[] = [];
+    const reference = path.resolve(this.composeFile) === DEFAULT_COMPOSE_FILE;
+    if (reference) {
+      needed.push('postgres', 'toxiproxy');
+      if (!(await this.engine.imagePresent(images.auditlog))) needed.push('node');
     }
+    for (const key of needed) await this.ensureImage(images[key], IMAGE_VARIABLES[key], signal);
     if (needed.includes('node')) this.log(`compose: building ${images.auditlog} from ${images.node}`);
+    if (reference) return images.toxiproxy;
+    const choice = proxyImage(this.env);
+    if (choice.fallback && !(await this.engine.imagePresent(choice.image))) {
+      try {
+        await this.ensureImage(choice.image, IMAGE_VARIABLES.toxiproxy, signal);
+      } catch (e) {
+        if (!(await this.engine.imagePresent(choice.fallback))) throw e;
+        this.log(`compose: ${choice.image} cannot be had here, using the built-in proxy ${choice.fallback}`);
+        return choice.fallback;
+      }
+    } else await this.ensureImage(choice.image, IMAGE_VARIABLES.toxiproxy, signal);
+    return choice.image;
+  }
+
+  private async ensureImage(image: string, variable: string, signal?: AbortSignal): Promise<void> {
+    if (await this.engine.imagePresent(image)) return;
+    signal?.throwIfAborted();
+    this.log(`compose: pulling ${image}`);
+    try {
+      await this.engine.pull(image, this.opts.pullTimeoutMs ?? 300_000);
+    } catch (e) {
+      throw new EnvironmentError(
+        `image ${image} is not available: it is not on this host and pulling it failed (${(e as Error).message})`,
+        {
+          hint: `build local images with scripts/offline-images.sh and select them with ${variable}=<image> (AUDITCHAOS_PROXY=builtin for the built-in proxy)`,
+          cause: e,
+        },
+      );
+    }
   }
 
   private async serviceContainers(): Promise<ContainerInfo[]> {
     const all = await this.engine.containers(this.selector);
-    return all.filter(
-      (c) => c.labels[LABEL_ROLE] === 'auditlog' || (!c.labels[LABEL_ROLE] && SERVICE_NAMES.has(c.service)),
-    );
+    return all.filter((c) => c.service === this.model.service.name).sort((x, y) => x.number - y.number);
   }
 
-  private async replicas(replica?: number): Promise<ContainerInfo[]> {
-    const all = await this.serviceContainers();
-    if (replica === undefined) return all;
-    const c = all[replica];
-    if (!c)
-      throw new EnvironmentError(`there is no service replica ${replica} (the stack has ${all.length})`);
-    return [c];
-  }
-
-  private async requireOne(role: string, names: Set<string>): Promise<ContainerInfo> {
-    const all = await this.engine.containers(this.selector);
-    const c = all.find((x) => x.labels[LABEL_ROLE] === role) ?? all.find((x) => names.has(x.service));
+  private async requireOne(service: string): Promise<ContainerInfo> {
+    const c = (await this.engine.containers(this.selector)).find((x) => x.service === service);
     if (!c) {
-      throw new EnvironmentError(`compose project ${this.project} has no ${role} container`, {
-        hint: `name the service one of ${[...names].join(', ')} or label it ${LABEL_ROLE}=${role}`,
+      throw new EnvironmentError(`compose project ${this.project} has no ${service} container`, {
+        hint: `stack.services names the services of ${this.composeFile}`,
       });
     }
     return c;
@@ -460,6 +582,7 @@ export class ComposeStack implements Stack {
     url: string,
     deadline: number,
     signal?: AbortSignal,
+    statuses?: number[],
   ): Promise<void> {
     let last = '';
     for (;;) {
@@ -467,7 +590,7 @@ export class ComposeStack implements Stack {
       try {
         const r = await fetchWithTimeout(url, {}, 2000);
         await r.body?.cancel();
-        if (r.ok) return;
+        if (statuses ? statuses.includes(r.status) : r.ok) return;
         last = `HTTP ${r.status}`;
       } catch (e) {
         last = (e as Error).message;
@@ -524,19 +647,11 @@ async function freePortRange(n: number): Promise<number[]> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const start = 20_000 + Math.floor(Math.random() * 30_000);
     const ports = Array.from({ length: n }, (_, i) => start + i);
-    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return ports;
+    if ((await Promise.all(ports.map((p) => portFree(p)))).every(Boolean)) return ports;
   }
   throw new EnvironmentError(
     `could not find ${n} consecutive free ports on 127.0.0.1 for the service replicas`,
   );
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen({ host: '127.0.0.1', port, exclusive: true }, () => srv.close(() => resolve(true)));
-  });
 }
 
 /**

@@ -119,6 +119,12 @@ export class ExternalStack implements Stack {
       hint: 'use a `command` fault with your own start and heal commands, or db-down with mode: proxy',
     });
   }
+  fault(target: string, mode: string): Promise<void> {
+    this.refuse(`${mode} ${target}`);
+  }
+  recover(target: string): Promise<void> {
+    this.refuse(`recover ${target}`);
+  }
   dbFault(): Promise<void> {
     this.refuse('stop, kill or pause the database');
   }

@@ -11,11 +11,13 @@ import { Toxiproxy } from 'toxiproxy-node-client';
 import { EnvironmentError } from '../../errors.ts';
 import type { Scenario } from '../../scenario/schema.ts';
 import { parseHostPort } from '../../scenario/units.ts';
+import { REFERENCE_NAMES } from '../../scenario/vocabulary.ts';
 import { OWNER_ROLE, WRITER_ROLE } from '../../service/migrate.ts';
 import { RunStateFile } from '../state.ts';
 import {
   DB_NAME,
   type DbFaultMode,
+  type DownMode,
   type ServiceFaultMode,
   type Stack,
   type StackEndpoints,
@@ -34,8 +36,9 @@ export interface LocalStackOptions {
   templateDir?: string;
 }
 
-const POSTGRES_NAMES = new Set(['postgres', 'db', 'database']);
-const SERVICE_NAMES = new Set(['auditlog', 'service', 'app']);
+/** Proxy upstream hosts that mean the local processes (the reference stack's compose names). */
+const POSTGRES_HOST = REFERENCE_NAMES.database;
+const SERVICE_HOST = REFERENCE_NAMES.service;
 
 export class LocalStack implements Stack {
   readonly kind = 'local' as const;
@@ -119,8 +122,8 @@ export class LocalStack implements Stack {
       const up = parseHostPort(p.upstream);
       if (!listen || !up) throw new EnvironmentError(`proxy ${p.name}: bad address`);
       let upstream = p.upstream;
-      if (POSTGRES_NAMES.has(up.host)) upstream = `127.0.0.1:${postgres.port}`;
-      else if (SERVICE_NAMES.has(up.host)) upstream = serviceAddr;
+      if (up.host === POSTGRES_HOST) upstream = `127.0.0.1:${postgres.port}`;
+      else if (up.host === SERVICE_HOST) upstream = serviceAddr;
       // The local runtime binds to loopback only, whatever host the scenario names.
       return { name: p.name, listen: `127.0.0.1:${listen.port}`, upstream, enabled: p.enabled };
     });
@@ -203,20 +206,72 @@ export class LocalStack implements Stack {
     return this.ep;
   }
 
-  async dbFault(mode: DbFaultMode): Promise<void> {
-    const p = this.requirePostgres();
-    if (mode === 'kill') await p.kill();
-    else if (mode === 'stop') await p.stop();
-    else p.pause();
+  /** `postgres` is the embedded PostgreSQL, `auditlog` the service processes (all, or one replica). */
+  async fault(target: string, mode: DownMode, replica?: number): Promise<void> {
+    if (target === POSTGRES_HOST) {
+      if (replica !== undefined) throw new EnvironmentError('postgres has no replicas');
+      const p = this.requirePostgres();
+      if (mode === 'kill') await p.kill();
+      else if (mode === 'stop') await p.stop();
+      else if (mode === 'pause') p.pause();
+      else {
+        await p.stop();
+        await this.startPostgres(p);
+      }
+      return;
+    }
+    const services = this.replicas(target, replica);
+    await Promise.all(
+      services.map(async (s) => {
+        if (mode === 'kill') await s.kill();
+        else if (mode === 'stop') await s.stop();
+        else if (mode === 'pause') s.pause();
+        else {
+          await s.stop();
+          await s.start();
+        }
+      }),
+    );
   }
 
-  async dbRecover(mode: DbFaultMode): Promise<void> {
-    const p = this.requirePostgres();
-    if (mode === 'pause') p.resume();
-    else {
-      await p.start();
-      await this.recordPostgresPid();
+  async recover(target: string, mode: DownMode, replica?: number): Promise<void> {
+    if (target === POSTGRES_HOST) {
+      const p = this.requirePostgres();
+      if (mode === 'pause') p.resume();
+      else if (mode !== 'restart') await this.startPostgres(p);
+      return;
     }
+    const services = this.replicas(target, replica);
+    await Promise.all(
+      services.map(async (s) => {
+        if (mode === 'pause') s.resume();
+        else await s.start();
+      }),
+    );
+    await Promise.all(this.replicas(target, replica).map((s) => s.waitHealthy(s.readyUrl)));
+  }
+
+  private async startPostgres(p: PostgresServer): Promise<void> {
+    await p.start();
+    await this.recordPostgresPid();
+  }
+
+  dbFault(mode: DbFaultMode): Promise<void> {
+    return this.fault(POSTGRES_HOST, mode);
+  }
+
+  dbRecover(mode: DbFaultMode): Promise<void> {
+    return this.recover(POSTGRES_HOST, mode);
+  }
+
+  serviceFault(mode: ServiceFaultMode, replica?: number): Promise<void> {
+    return this.fault(SERVICE_HOST, mode, replica);
+  }
+
+  async serviceRecover(mode: ServiceFaultMode, replica?: number): Promise<void> {
+    // As before the named faults: the service-down heal only restarts; the run's recovery check waits.
+    await Promise.all(this.replicas(SERVICE_HOST, replica).map((s) => s.start()));
+    void mode;
   }
 
   private requirePostgres(): PostgresServer {
@@ -224,19 +279,17 @@ export class LocalStack implements Stack {
     return this.postgres;
   }
 
-  private replicas(replica?: number): ChildService[] {
+  private replicas(target: string, replica?: number): ChildService[] {
+    if (target !== SERVICE_HOST) {
+      throw new EnvironmentError(
+        `the local runtime has no process "${target}": it runs ${SERVICE_HOST} and ${POSTGRES_HOST}`,
+        { hint: 'a foreign stack runs on the compose or external runtime' },
+      );
+    }
     if (replica === undefined) return this.services;
     const s = this.services[replica];
     if (!s) throw new EnvironmentError(`there is no service replica ${replica}`);
     return [s];
-  }
-
-  async serviceFault(mode: ServiceFaultMode, replica?: number): Promise<void> {
-    await Promise.all(this.replicas(replica).map((s) => (mode === 'kill' ? s.kill() : s.stop())));
-  }
-
-  async serviceRecover(_mode: ServiceFaultMode, replica?: number): Promise<void> {
-    await Promise.all(this.replicas(replica).map((s) => s.start()));
   }
 
   async collectLogs(dir: string): Promise<string[]> {

@@ -42,6 +42,10 @@ export class ChildService {
     return Boolean(c && c.exitCode === null && c.signalCode === null);
   }
 
+  get readyUrl(): string {
+    return this.opts.readyUrl;
+  }
+
   get pid(): number | undefined {
     return this.running ? this.child?.pid : undefined;
   }
@@ -108,15 +112,32 @@ export class ChildService {
     if (!this.running) return;
     this.child?.kill('SIGKILL');
     await this.exited;
+    this.paused = false;
   }
 
   async stop(graceMs = 5000): Promise<void> {
     if (!this.running) return;
+    this.resume();
     this.child?.kill('SIGTERM');
     const t = setTimeout(() => this.child?.kill('SIGKILL'), graceMs);
     await this.exited;
     clearTimeout(t);
   }
+
+  /** Freezes the process (SIGSTOP): it holds its sockets and answers nothing, as `docker pause`. */
+  pause(): void {
+    if (!this.running || this.paused || this.child?.pid === undefined) return;
+    process.kill(this.child.pid, 'SIGSTOP');
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused || this.child?.pid === undefined) return;
+    this.paused = false;
+    if (this.running) process.kill(this.child.pid, 'SIGCONT');
+  }
+
+  private paused = false;
 
   /** Lets the CLI exit while this keeps running (--keep-stack, `up`). */
   detach(): void {

@@ -4,6 +4,7 @@ import { parseScenario } from '../../../src/scenario/load.ts';
 import { classifyComposeError, projectName } from '../../../src/stack/compose/compose-cli.ts';
 import { ComposeStack, planProxies, stackImages } from '../../../src/stack/compose/compose-stack.ts';
 import { DockerEngine, demuxDockerLog } from '../../../src/stack/compose/docker-engine.ts';
+import { stackModel } from '../../../src/stack/services.ts';
 
 const scenario = (proxies = '') =>
   parseScenario(
@@ -79,7 +80,16 @@ describe('planProxies', () => {
     const s = scenario(
       'proxies:\n  - { name: cache, listen: 127.0.0.1:16379, upstream: redis:6379 }\n  - { name: w, listen: 127.0.0.1:18081, upstream: service:8080 }\n',
     );
-    expect(planProxies(s.proxies).map((p) => p.role)).toEqual(['other', 'api']);
+    // The reference stack: only auditlog and postgres are the service and the database.
+    expect(planProxies(s.proxies).map((p) => p.role)).toEqual(['other', 'other']);
+  });
+
+  it('marks api and db by the services stack.services names, not by conventional names', () => {
+    const s = scenario(
+      'proxies:\n  - { name: a, listen: 127.0.0.1:17070, upstream: ledger:7070 }\n  - { name: b, listen: 127.0.0.1:15433, upstream: store:5432 }\n  - { name: c, listen: 127.0.0.1:15434, upstream: postgres:5432 }\n',
+    );
+    const model = stackModel({ ledger: { role: 'service', port: 7070 }, store: { role: 'database' } });
+    expect(planProxies(s.proxies, model).map((p) => p.role)).toEqual(['api', 'db', 'other']);
   });
 });
 
