@@ -19,6 +19,8 @@ export interface ServiceGuess {
   hasHealthcheck: boolean;
   /** environment entries that name the database service's host:port (the line to re-point). */
   databaseRefs: string[];
+  /** The port of `toxiproxy:PORT` when the service already reaches its database through it. */
+  dbProxyPort?: number;
 }
 
 export interface DatabaseGuess {
@@ -180,12 +182,16 @@ export function detectStack(
     const { port, from } = firstPort(svc);
     const hc = healthcheckText(svc);
     const url = hc?.match(/https?:\/\/[^\s/'"]+(\/[^\s'"|;&]*)?/);
+    const viaProxy = Object.values(environment(svc))
+      .map((v) => /(?:^|[@/])(?:\$\{[A-Z_]+:-)?toxiproxy:(\d+)/.exec(v)?.[1])
+      .find((p) => p !== undefined);
     service = {
       name: serviceName,
       ...(port !== undefined ? { port, portFrom: from } : {}),
       ...(url ? { healthPath: url[1] || '/' } : {}),
       hasHealthcheck: hc !== undefined,
       databaseRefs: refsDb(serviceName),
+      ...(viaProxy ? { dbProxyPort: Number(viaProxy) } : {}),
     };
     if (!choose.service) {
       notes.push(

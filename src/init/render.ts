@@ -35,10 +35,12 @@ export const q = (s: string): string =>
 
 const FIELD_ORDER = ['seq', 'eventId', 'ts', 'actor', 'action', 'payload', 'prevHash', 'hash'] as const;
 
-export function renderScenario(i: InitInput): string {
+export function renderScenario(input: InitInput): string {
   const L: string[] = [];
-  const st = i.compose?.stack;
+  const st = input.compose?.stack;
   const svc = st?.service;
+  // A service that already talks to toxiproxy:PORT decides the db proxy's port.
+  const i = svc?.dbProxyPort !== undefined ? { ...input, dbPort: svc.dbProxyPort } : input;
   const dbs = st?.database;
   L.push(
     '# Editor completion: `auditchaos schema > scenario.schema.json`, then a yaml-language-server $schema line.',
@@ -89,7 +91,11 @@ export function renderScenario(i: InitInput): string {
       L.push(`    ${o}: { role: other }   # faults may target it (kind: down, target: ${o})`);
     }
     L.push('# The one change to your stack: your service must reach its database through the proxy.');
-    if (svc?.databaseRefs.length) {
+    if (svc?.dbProxyPort !== undefined) {
+      L.push(
+        `# ${svc.name} already reaches its database at toxiproxy:${svc.dbProxyPort}: the db proxy listens there.`,
+      );
+    } else if (svc?.databaseRefs.length) {
       const refs = svc.databaseRefs;
       L.push(
         `# In ${i.compose.file}, ${svc.name}'s ${refs.join(', ')} ${refs.length > 1 ? 'name' : 'names'} ${dbs?.name}: point ${refs.length > 1 ? 'them' : 'it'} at toxiproxy:${i.dbPort}.`,

@@ -100,6 +100,28 @@ describe('auditchaos init', () => {
     expect(s.scan.source.url).toBe(`postgres://\${PGUSER}:\${PGPASSWORD}@127.0.0.1:15432/postgres`);
   });
 
+  it('the written scenario validates; on the example stack the db proxy takes the port its service already uses', async () => {
+    const out = path.join(dir, 'pyledger.yml');
+    const r = await runCli([
+      'init',
+      '--compose',
+      path.join(REPO_ROOT, 'examples/pyledger/compose.yml'),
+      '--write',
+      'PUT /ledger/{eventId}',
+      '--out',
+      out,
+    ]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const s = parse(await readFile(out, 'utf8')) as { proxies: { name: string; listen: string }[] };
+    expect(s.proxies.find((p) => p.name === 'db')?.listen).toBe('127.0.0.1:15433');
+    const v = await runCli(['validate', out], { env: { PGUSER: 'ledger', PGPASSWORD: 'ledger' } });
+    expect(v.exitCode, `${v.stdout}${v.stderr}`).toBe(0);
+    // unset credentials are named, not guessed
+    const unset = await runCli(['validate', out], { env: {} });
+    expect(unset.exitCode).toBe(2);
+    expect(unset.stderr).toMatch(/\$\{PGUSER\}, which is not set/);
+  });
+
   it('never overwrites without --force, and prints to stdout with --out -', async () => {
     const out = path.join(dir, 'taken.yml');
     await writeFile(out, 'mine\n');
