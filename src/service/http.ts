@@ -24,6 +24,8 @@ export interface ApiDeps {
   log: (line: string) => void;
   /** Called on a database error once the service is ready (the crash-on-db-error flaw exits there). */
   onDbError?: (e: Error) => void;
+  /** Path of the health check; default /health (a foreign stack's tests serve /healthz). */
+  healthPath?: string;
 }
 
 class HttpError extends Error {
@@ -156,7 +158,8 @@ export function createHandler(deps: ApiDeps): (req: IncomingMessage, res: Server
     if (p === '/checkpoint/key' && (method === 'GET' || method === 'HEAD')) {
       return send(res, 200, { publicKey: deps.signer.publicKeyPem, algorithm: 'ed25519' });
     }
-    if (p === '/health' && (method === 'GET' || method === 'HEAD')) {
+    const healthPath = deps.healthPath ?? '/health';
+    if (p === healthPath && (method === 'GET' || method === 'HEAD')) {
       const why = deps.notReady();
       if (why) return send(res, 503, { status: 'unavailable', reason: why, flaws: deps.flaws });
       try {
@@ -167,7 +170,7 @@ export function createHandler(deps: ApiDeps): (req: IncomingMessage, res: Server
       }
       return send(res, 200, { status: 'ok', flaws: deps.flaws });
     }
-    if (['/checkpoint', '/checkpoint/key', '/health'].includes(p)) throw appendOnly(method, 'GET');
+    if (['/checkpoint', '/checkpoint/key', healthPath].includes(p)) throw appendOnly(method, 'GET');
     throw new HttpError(404, `no route ${method} ${p}`);
   };
 

@@ -15,6 +15,8 @@ import { AuditStore } from './store.ts';
 
 export interface ServiceOptions {
   host?: string;
+  /** Health check path (AUDITLOG_HEALTH_PATH); default /health. */
+  healthPath?: string;
   port?: number;
   /** The writer role's connection (in the real stack it goes through the `db` fault proxy). */
   databaseUrl: string;
@@ -74,6 +76,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       notReady: () => notReady,
       log,
       ...(onDbError ? { onDbError } : {}),
+      ...(opts.healthPath ? { healthPath: opts.healthPath } : {}),
     }),
   );
   server.keepAliveTimeout = 5_000;

@@ -98,6 +98,44 @@ describe('LocalStack (real PostgreSQL, built-in proxy, reference service as proc
     expect(await postUntilStored(ep.serviceUrl, 'svc-back')).toBe(201);
   });
 
+  it('down on auditlog by name: pause freezes the same process (writes time out), recover thaws it', async () => {
+    // The state file lists every service process started so far; the last one is running.
+    const servicePid = () =>
+      listRunStates(stateDir).then(
+        (s) => s[0]?.state.pids.filter((p) => p.role === 'auditlog-0').at(-1)?.pid,
+      );
+    const before = await servicePid();
+    await stack.fault('auditlog', 'pause');
+    expect(await post(ep.serviceUrl, event('paused'), 1500)).toBe(0);
+    await stack.recover('auditlog', 'pause');
+    expect(await postUntilStored(ep.serviceUrl, 'thawed')).toBe(201);
+    expect(await servicePid()).toBe(before);
+    expect(before !== undefined && isAlive(before)).toBe(true);
+  });
+
+  it.each(['stop', 'kill'] as const)('down on auditlog by name, mode %s, and recover', async (mode) => {
+    await stack.fault('auditlog', mode);
+    expect(await post(ep.serviceUrl, event(`svc-${mode}`), 2000)).not.toBe(201);
+    await stack.recover('auditlog', mode);
+    expect(await post(ep.serviceUrl, event(`svc-${mode}-back`))).toBe(201);
+  });
+
+  it('down on postgres by name, mode restart: a new server process, writes go on', async () => {
+    const pgPid = () =>
+      listRunStates(stateDir).then((s) => s[0]?.state.pids.find((p) => p.role === 'postgres')?.pid);
+    const before = await pgPid();
+    await stack.fault('postgres', 'restart');
+    await stack.recover('postgres', 'restart');
+    expect(await pgPid()).not.toBe(before);
+    expect(await postUntilStored(ep.serviceUrl, 'after-pg-restart')).toBe(201);
+  });
+
+  it('a name the local runtime does not run is an environment error naming what it runs', async () => {
+    await expect(stack.fault('ledger', 'kill')).rejects.toThrow(
+      'the local runtime has no process "ledger": it runs auditlog and postgres',
+    );
+  });
+
   it('a taken proxy port is an environment error naming the port, before anything starts', async () => {
     const other = new LocalStack({ runId: 'local-test-2', scenario, stateDir });
     const err = await other.up().catch((e: unknown) => e);

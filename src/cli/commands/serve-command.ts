@@ -74,6 +74,7 @@ export const registerServe: RegisterCommand = (program, ctx) => {
         flaws,
         signingKeyPath: flags.signingKey ?? env.AUDITLOG_SIGNING_KEY,
         dbTimeoutMs,
+        ...(env.AUDITLOG_HEALTH_PATH ? { healthPath: env.AUDITLOG_HEALTH_PATH } : {}),
         ownerPassword: flags.ownerPassword ?? env.AUDITLOG_OWNER_PASSWORD ?? DEFAULT_OWNER_PASSWORD,
         writerPassword: flags.writerPassword ?? env.AUDITLOG_WRITER_PASSWORD ?? DEFAULT_WRITER_PASSWORD,
         signal: ctx.signal,

@@ -5,7 +5,6 @@
  * created through its API once it answers. down() removes the project's containers, networks and
  * volumes, then checks by label that nothing is left.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +12,7 @@ import { EnvironmentError } from '../../errors.ts';
 import type { Scenario } from '../../scenario/schema.ts';
 import { parseHostPort } from '../../scenario/units.ts';
 import { OWNER_ROLE } from '../../service/migrate.ts';
+import { newPassword } from '../credentials.ts';
 import { freePort, portFree } from '../local/free-port.ts';
 import { type NamedService, type StackModel, stackModel, TOXIPROXY_API_PORT } from '../services.ts';
 import { RunStateFile } from '../state.ts';
@@ -145,9 +145,9 @@ export class ComposeStack implements Stack {
   private toxiproxyService = 'toxiproxy';
   private compose: ComposeProject | undefined;
   private ep: StackEndpoints | undefined;
-  private readonly postgresPassword = `pg-${randomBytes(9).toString('base64url')}`;
-  private readonly ownerPassword = `owner-${randomBytes(9).toString('base64url')}`;
-  private readonly writerPassword = `writer-${randomBytes(9).toString('base64url')}`;
+  private readonly postgresPassword = newPassword('pg');
+  private readonly ownerPassword = newPassword('owner');
+  private readonly writerPassword = newPassword('writer');
 
   constructor(opts: ComposeStackOptions) {
     this.opts = opts;

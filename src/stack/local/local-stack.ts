@@ -13,6 +13,7 @@ import type { Scenario } from '../../scenario/schema.ts';
 import { parseHostPort } from '../../scenario/units.ts';
 import { REFERENCE_NAMES } from '../../scenario/vocabulary.ts';
 import { OWNER_ROLE, WRITER_ROLE } from '../../service/migrate.ts';
+import { newPassword } from '../credentials.ts';
 import { RunStateFile } from '../state.ts';
 import {
   DB_NAME,
@@ -53,8 +54,8 @@ export class LocalStack implements Stack {
   private services: ChildService[] = [];
   private balancer: Balancer | undefined;
   private ep: StackEndpoints | undefined;
-  private readonly ownerPassword = 'owner-' + Math.random().toString(36).slice(2, 10);
-  private readonly writerPassword = 'writer-' + Math.random().toString(36).slice(2, 10);
+  private readonly ownerPassword = newPassword('owner');
+  private readonly writerPassword = newPassword('writer');
 
   constructor(opts: LocalStackOptions) {
     this.runId = opts.runId;
