@@ -170,7 +170,7 @@ export async function runTamperProbes(
         else if (!r.ok) answer = `refused: ${answer}`;
       }
     } catch (e) {
-      const message = (e as Error).message.split('\n')[0];
+      const message = (e as Error).message.split('\n')[0] ?? '';
       const code = (e as { code?: unknown }).code;
       if (probe.via === 'sql' && typeof code === 'string' && SQL_REFUSALS.has(code)) {
         answer = `refused: ${message} (SQLSTATE ${code})`;
