@@ -1,7 +1,7 @@
 import { Option } from 'commander';
 import { exitCodeOf, UsageError } from '../../errors.ts';
 import { readCheckpoints, readHistory } from '../../scan/inputs.ts';
-import { openSource } from '../../scan/open-source.ts';
+import { checkSourceSpec, openSource } from '../../scan/open-source.ts';
 import { moduleRecipe, recipeFromSettings } from '../../scan/recipe.ts';
 import { type ScanProgress, type ScanResult, scanLog } from '../../scan/scan.ts';
 import { SEVERITY } from '../../scan/types.ts';
@@ -74,8 +74,9 @@ export const registerScan: RegisterCommand = (program, ctx) => {
     .addHelpText(
       'after',
       `
-Exit codes: 0 no violation, 1 violations found, 2 bad input, 3 database unreachable, 4 inconclusive
-(log unreadable, empty, or the chain check could not run).
+Exit codes: 0 no violation, 1 violations found, 2 bad input (flags, a missing file, a bad URL),
+3 environment (the database is unreachable), 4 inconclusive (an HTTP source unreachable or
+failing, a log unreadable or empty, or the chain check could not run), 130 interrupted.
 
 Examples:
   $ auditchaos scan audit.jsonl.gz --history history.ndjson --checkpoints checkpoints.json
@@ -92,6 +93,11 @@ Examples:
 };
 
 async function runScan(spec: string, flags: ScanFlags, ctx: CliContext): Promise<ScanResult> {
+  // Every flag is checked before anything is opened.
+  if (!/^\d+$/.test(flags.limit)) {
+    throw new UsageError(`--limit must be a non-negative integer, got "${flags.limit}"`);
+  }
+  checkSourceSpec(spec);
   let mapping: Partial<EntryMapping> = {};
   let chain: Partial<ChainSettings> | undefined;
   let table = flags.table;
