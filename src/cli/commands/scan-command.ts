@@ -1,5 +1,6 @@
 import { Option } from 'commander';
 import { exitCodeOf, UsageError } from '../../errors.ts';
+import { visible } from '../../report/visible.ts';
 import { readCheckpoints, readHistory } from '../../scan/inputs.ts';
 import { checkSourceSpec, openSource } from '../../scan/open-source.ts';
 import { moduleRecipe, recipeFromSettings } from '../../scan/recipe.ts';
@@ -198,18 +199,18 @@ function printHuman(r: ScanResult, flags: ScanFlags, ctx: CliContext): void {
     const place = [f.seq !== undefined ? `seq ${f.seq}` : '', f.line !== undefined ? `line ${f.line}` : '']
       .filter(Boolean)
       .join(' ');
-    out(`  ${paint(f.kind.padEnd(13))} ${place.padEnd(20)} ${f.message}`);
+    out(`  ${paint(f.kind.padEnd(13))} ${place.padEnd(20)} ${visible(f.message)}`);
     const ev = [
-      f.eventId ? `event ${f.eventId}` : '',
-      f.expected !== undefined ? `expected ${f.expected}` : '',
-      f.found !== undefined ? `found ${f.found}` : '',
+      f.eventId ? `event ${visible(f.eventId)}` : '',
+      f.expected !== undefined ? `expected ${visible(String(f.expected))}` : '',
+      f.found !== undefined ? `found ${visible(String(f.found))}` : '',
     ].filter(Boolean);
     if (ev.length) out(color.dim(`  ${''.padEnd(13)} ${''.padEnd(20)} ${ev.join('  ')}`));
   }
   const total = Object.values(r.counts).reduce((a, b) => a + b, 0);
   if (total > shown.length)
     out(color.dim(`  ... and ${n(total - shown.length)} more (--json for all, --limit N)`));
-  if (r.readError) out(color.yellow(`  read error: ${r.readError}`));
+  if (r.readError) out(color.yellow(`  read error: ${visible(r.readError)}`));
   out('');
   const label =
     r.verdict.status === 'pass'
@@ -217,5 +218,5 @@ function printHuman(r: ScanResult, flags: ScanFlags, ctx: CliContext): void {
       : r.verdict.status === 'fail'
         ? color.red('FAIL')
         : color.yellow('UNKNOWN');
-  out(`verdict: ${label}  ${r.verdict.reasons.join('; ')}`);
+  out(`verdict: ${label}  ${visible(r.verdict.reasons.join('; '))}`);
 }

@@ -15,6 +15,7 @@ import {
 } from '../invariants.ts';
 import type { Report } from '../model.ts';
 import { redactSecrets } from '../redact.ts';
+import { visible } from '../visible.ts';
 
 export interface SummaryOptions {
   color: ChalkInstance;
@@ -70,7 +71,7 @@ export function renderSummary(report: Report, opts: SummaryOptions): string {
       `${violations} violation(s) · availability ${formatPercent(report.ops.availability)} · ` +
         `${formatCount(report.ops.ok)}/${formatCount(report.ops.attempted)} acknowledged · ${formatClock(report.timings.durationMs)} · seed ${report.seed}`,
     )}`,
-    ...report.verdict.reasons.map((r) => `  - ${r}`),
+    ...report.verdict.reasons.map((r) => `  - ${visible(r)}`),
   ];
   if (opts.reportDir)
     lines.push(`report: ${c.underline(`${opts.reportDir.replace(/\/$/, '')}/report.html`)}`);
