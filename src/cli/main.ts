@@ -73,13 +73,9 @@ export function reportError(e: unknown, output: Output): ExitCode {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  // `auditchaos ... | head`: a reader that goes away is not an error worth a stack trace.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw e;
-    });
-  }
+  // `auditchaos ... | head`: a reader that goes away stops the printing, never the run: teardown,
+  // the report and the exit code go on as if the output were still read.
+  for (const stream of [process.stdout, process.stderr]) muteOnClosedPipe(stream);
   const output = makeOutput();
   const abort = new AbortController();
   let exitCode: ExitCode = ExitCode.ok;
@@ -115,4 +111,16 @@ export async function main(argv: string[]): Promise<void> {
     process.off('SIGTERM', onSignal);
   }
   process.exitCode = exitCode;
+}
+
+/** After EPIPE (or EIO from a closed terminal), writes to the stream are dropped, not thrown. */
+export function muteOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'EIO' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+    stream.write = ((_chunk: unknown, ...rest: unknown[]) => {
+      const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+      cb?.();
+      return true;
+    }) as typeof stream.write;
+  });
 }

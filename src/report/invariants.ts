@@ -47,6 +47,19 @@ export function invariantResults(report: Report): InvariantResult[] {
         findings,
       };
     }
+    if (threshold !== undefined && threshold.actual === null) {
+      // Not measured (an interrupted run, the scan after the probes cut short): never a FAIL row.
+      const reason = (threshold.note ?? 'not measured').replace(/^not checked: /, '');
+      return {
+        spec,
+        status: 'skipped',
+        count,
+        allowed,
+        summary: `not checked: ${reason}`,
+        detail: reason,
+        findings,
+      };
+    }
     const pass = threshold ? threshold.pass : count <= allowed;
     const noun = count === 1 ? 'finding' : 'findings';
     const summary = `${count} ${spec.kind} ${noun} (allowed ${allowed})`;

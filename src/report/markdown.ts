@@ -21,6 +21,7 @@ import {
 import type { RenderOptions } from './json.ts';
 import type { Report } from './model.ts';
 import { redactDeep, redactSecrets } from './redact.ts';
+import { visibleLines } from './visible.ts';
 
 /** Findings listed per kind in md and html; report.json always has all of them. */
 export const FINDINGS_SHOWN_PER_KIND = 50;
@@ -205,5 +206,5 @@ export function renderMarkdown(input: Report, opts: RenderOptions = {}): string 
     '',
   );
   if (r.files.length) L.push(r.files.map((f) => `\`${f}\``).join(' · '), '');
-  return redactSecrets(`${L.join('\n').trimEnd()}\n`, opts.secrets);
+  return redactSecrets(visibleLines(`${L.join('\n').trimEnd()}\n`), opts.secrets);
 }

@@ -2,6 +2,8 @@
  * Turns what a user names (a file path, a postgres:// URL, an http(s):// endpoint) into a LogSource.
  * Shared by `auditchaos scan` and by `run` (from a scenario's scan.source).
  */
+import { UsageError } from '../errors.ts';
+import { redactUrl } from '../redact-url.ts';
 import type { EntryMapping } from '../scenario/schema.ts';
 import { httpSource } from './sources/http.ts';
 import { jsonlSource } from './sources/jsonl.ts';
@@ -50,5 +52,26 @@ export async function openSource(spec: string, opts: OpenSourceOptions = {}): Pr
         ...(opts.hashless ? { hashless: true } : {}),
         ...(opts.stored ? { stored: true } : {}),
       });
+  }
+}
+
+/**
+ * What a user named must be a source we read, checked before anything is opened: a URL of
+ * another scheme (ftp://, s3://) is not a file name, and a postgres:// or http(s):// URL that
+ * does not parse is bad input (exit 2), not a crash or an unreachable database.
+ */
+export function checkSourceSpec(spec: string): void {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(spec)?.[1];
+  if (scheme === undefined) return;
+  if (!/^(postgres(ql)?|https?)$/i.test(scheme)) {
+    throw new UsageError(`unsupported source URL scheme "${scheme}://"`, {
+      hint: 'a source is a .jsonl/.ndjson(.gz) file path, a postgres:// URL or an http(s):// URL',
+    });
+  }
+  if (spec.includes('${')) return; // expanded from the environment later
+  try {
+    new URL(spec);
+  } catch (e) {
+    throw new UsageError(`"${redactUrl(spec)}" is not a valid URL`, { cause: e });
   }
 }

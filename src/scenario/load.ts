@@ -9,9 +9,31 @@ import { crossFieldProblems, type Scenario, scenarioSchema } from './schema.ts';
 
 type Path = readonly PropertyKey[];
 
+/** A scenario is a page of YAML; these bound what a hostile or broken file can cost. */
+export const SCENARIO_LIMITS = { bytes: 1_000_000, aliases: 100, depth: 64 } as const;
+
 export function parseScenario(text: string, file: string): Scenario {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const whole = (message: string) => new ScenarioError([{ file, line: 1, col: 1, message }]);
+  if (Buffer.byteLength(text, 'utf8') > SCENARIO_LIMITS.bytes) {
+    throw whole(
+      `the file is ${Buffer.byteLength(text, 'utf8')} bytes; a scenario may have at most ${SCENARIO_LIMITS.bytes}`,
+    );
+  }
+  const tooDeep = nestingOver(text, SCENARIO_LIMITS.depth);
+  if (tooDeep !== undefined) {
+    const before = text.slice(0, tooDeep.offset);
+    const line = before.split('\n').length;
+    const col = tooDeep.offset - before.lastIndexOf('\n');
+    throw new ScenarioError([{ file, line, col, message: tooDeep.message }]);
+  }
+  let doc: ReturnType<typeof parseDocument>;
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  } catch (e) {
+    if (e instanceof RangeError) throw whole(`YAML: the document is too deeply nested (${e.message})`);
+    throw e;
+  }
   const at = (offset: number) => lineCounter.linePos(offset);
   const problems: ScenarioProblem[] = [];
 
@@ -21,7 +43,17 @@ export function parseScenario(text: string, file: string): Scenario {
   }
   if (problems.length > 0) throw new ScenarioError(problems);
 
-  const data = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: SCENARIO_LIMITS.aliases }) as unknown;
+  } catch (e) {
+    // yaml throws a ReferenceError for an alias bomb ("Excessive alias count")
+    const message = e instanceof Error ? e.message : String(e);
+    if (/alias/i.test(message))
+      throw whole(`YAML: ${firstLine(message)} (at most ${SCENARIO_LIMITS.aliases} alias expansions)`);
+    if (e instanceof RangeError) throw whole(`YAML: the document is too deeply nested (${message})`);
+    throw e;
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ScenarioError([
       { file, line: 1, col: 1, message: 'a scenario is a YAML mapping (version, name, workload, ...)' },
@@ -234,4 +266,51 @@ function dedupe(problems: ScenarioProblem[]): ScenarioProblem[] {
     seen.add(k);
     return true;
   });
+}
+
+/**
+ * The offset where flow brackets or block indentation first pass `max` levels, else undefined.
+ * Checked on the text, before the recursive YAML composer and zod could overflow the stack.
+ */
+function nestingOver(text: string, max: number): { offset: number; message: string } | undefined {
+  let flow = 0;
+  let quote: string | undefined;
+  let lineStart = true;
+  let indent = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n') {
+      lineStart = true;
+      indent = 0;
+      quote = flow > 0 ? quote : undefined;
+      continue;
+    }
+    if (lineStart) {
+      if (c === ' ' || c === '-') {
+        indent++;
+        continue;
+      }
+      lineStart = false;
+      // two columns per level is the usual block style; a generous bound on block nesting
+      if (indent > max * 4)
+        return {
+          offset: i,
+          message: `indentation is deeper than ${max * 4} columns (${max} levels of nesting)`,
+        };
+    }
+    if (quote !== undefined) {
+      if (c === quote) quote = undefined;
+      continue;
+    }
+    if (c === '"' || c === "'") quote = c;
+    else if (c === '#') {
+      const nl = text.indexOf('\n', i);
+      if (nl < 0) break;
+      i = nl - 1;
+    } else if (c === '[' || c === '{') {
+      flow++;
+      if (flow > max) return { offset: i, message: `nesting is deeper than ${max} levels` };
+    } else if (c === ']' || c === '}') flow = Math.max(0, flow - 1);
+  }
+  return undefined;
 }

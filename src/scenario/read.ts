@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError } from '../errors.ts';
-import { parseScenario } from './load.ts';
+import { ScenarioError, UsageError } from '../errors.ts';
+import { parseScenario, SCENARIO_LIMITS } from './load.ts';
 import type { Scenario } from './schema.ts';
 
 export interface LoadedScenario {
@@ -14,8 +14,22 @@ export interface LoadedScenario {
 export async function readScenarioFile(file: string): Promise<LoadedScenario> {
   let text: string;
   try {
+    const st = await stat(file);
+    if (st.isDirectory()) throw new UsageError(`scenario ${file} is a folder, not a file`);
+    // Not read at all when it is over the limit: a 50 MB "scenario" must not cost 2 GB of memory.
+    if (st.size > SCENARIO_LIMITS.bytes) {
+      throw new ScenarioError([
+        {
+          file,
+          line: 1,
+          col: 1,
+          message: `the file is ${st.size} bytes; a scenario may have at most ${SCENARIO_LIMITS.bytes}`,
+        },
+      ]);
+    }
     text = await readFile(file, 'utf8');
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new UsageError(
       code === 'ENOENT' ? `scenario file not found: ${file}` : `cannot read scenario file ${file} (${code})`,

@@ -35,12 +35,19 @@ const duration = z
   })
   .meta({ description: DURATION_HINT });
 
+/** One harness process cannot offer more than this; a higher rate would only hang the run. */
+export const MAX_RATE_PER_SEC = 100_000;
+
 const rate = z
   .union([z.string(), z.number().positive()])
   .transform((v, ctx) => {
     const perSec = typeof v === 'number' ? v : parseRate(v);
     if (perSec === undefined || perSec <= 0) {
       ctx.addIssue({ code: 'custom', message: `"${v}" is not ${RATE_HINT}` });
+      return z.NEVER;
+    }
+    if (perSec > MAX_RATE_PER_SEC) {
+      ctx.addIssue({ code: 'custom', message: `rate "${v}" is above the ceiling of ${MAX_RATE_PER_SEC}/s` });
       return z.NEVER;
     }
     return perSec;
@@ -321,7 +328,9 @@ export const scenarioSchema = z.strictObject({
     writers: z.int().min(1).max(1024).default(8),
     rate: rate,
     duration: duration,
-    timeout: duration.default(2000),
+    timeout: duration
+      .refine((v) => v > 0, { message: 'a write timeout must be more than 0 ms' })
+      .default(2000),
     event: z
       .strictObject({
         actor: z.string().default('user-{n}'),
@@ -490,6 +499,16 @@ export function crossFieldProblems(raw: unknown): { path: PropertyKey[]; message
     }
   });
   problems.push(...servicesProblems(stack, faults, runtime));
+  // Probe names become threshold names (tamper.<name>): two probes of one name would be one row.
+  const probeNames = new Map<string, number>();
+  (Array.isArray(root.tamper) ? root.tamper : []).forEach((t, i) => {
+    const name = obj(t).name ?? `probe-${i + 1}`;
+    if (typeof name !== 'string') return;
+    const first = probeNames.get(name);
+    if (first !== undefined)
+      add(['tamper', i, 'name'], `tamper probe "${name}" is already the name of tamper[${first}]`);
+    else probeNames.set(name, i);
+  });
   if (runtime === 'external' && stack.external === undefined) {
     add(['stack', 'runtime'], 'runtime external needs stack.external with the toxiproxy and service URLs');
   }

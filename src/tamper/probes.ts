@@ -96,6 +96,15 @@ function diff(before: Fingerprints, after: Fingerprints) {
   return { changed, removed, added, eventIds: [...new Set(eventIds)] };
 }
 
+/**
+ * Only these answers are the system under test refusing a change: permission denied
+ * (insufficient_privilege), an exception raised by a trigger (raise_exception), a read-only
+ * transaction. A syntax error, an unknown table or column, a lost connection is the probe failing.
+ */
+export const SQL_REFUSALS: ReadonlySet<string> = new Set(['42501', 'P0001', '25006']);
+/** Forbidden, method not allowed, conflict; a 404 is a wrong path, a 5xx a broken service. */
+export const HTTP_REFUSALS: ReadonlySet<number> = new Set([403, 405, 409]);
+
 export function fillVars(template: string, vars: Record<string, string>): string {
   return template.replace(/\{(\w+)\}/g, (m, k: string) => vars[k] ?? m);
 }
@@ -134,6 +143,8 @@ export async function runTamperProbes(
     }
     let answer = '';
     let succeeded = false;
+    /** Set when the answer is not the system's refusal but the probe failing to reach it. */
+    let probeError: string | undefined;
     try {
       if (probe.via === 'sql') {
         if (!ctx.databaseUrl) {
@@ -155,9 +166,19 @@ export async function runTamperProbes(
         const text = (await r.text()).slice(0, 200);
         answer = `HTTP ${r.status} ${text}`.trim();
         succeeded = r.ok;
+        if (!r.ok && !HTTP_REFUSALS.has(r.status)) probeError = answer;
+        else if (!r.ok) answer = `refused: ${answer}`;
       }
     } catch (e) {
-      answer = `refused: ${(e as Error).message.split('\n')[0]}`;
+      const message = (e as Error).message.split('\n')[0] ?? '';
+      const code = (e as { code?: unknown }).code;
+      if (probe.via === 'sql' && typeof code === 'string' && SQL_REFUSALS.has(code)) {
+        answer = `refused: ${message} (SQLSTATE ${code})`;
+      } else {
+        answer =
+          typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? `${message} (SQLSTATE ${code})` : message;
+        probeError = answer;
+      }
     }
     let after: Fingerprints | undefined;
     try {
@@ -169,13 +190,25 @@ export async function runTamperProbes(
     if (before && after) {
       rec.affected = diff(before, after);
       const { changed, removed, added } = rec.affected;
-      rec.outcome = changed.length || removed.length ? 'accepted' : added.length ? 'appended' : 'refused';
+      rec.outcome =
+        changed.length || removed.length
+          ? 'accepted'
+          : added.length
+            ? 'appended'
+            : probeError === undefined
+              ? 'refused'
+              : 'error';
     } else {
       // No database access (external runtime): the answer is all we have.
-      rec.outcome = succeeded ? 'accepted' : 'refused';
+      rec.outcome = succeeded ? 'accepted' : probeError === undefined ? 'refused' : 'error';
     }
     // "refused" beside "the statement ran without error" reads as a contradiction: say what happened.
-    rec.detail = rec.outcome === 'refused' && succeeded ? `${answer}, but no stored entry changed` : answer;
+    rec.detail =
+      rec.outcome === 'error'
+        ? `the probe did not reach a refusal by the system under test: ${answer}`
+        : rec.outcome === 'refused' && succeeded
+          ? `${answer}, but no stored entry changed`
+          : answer;
   }
   return out;
 }

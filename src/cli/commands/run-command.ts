@@ -4,6 +4,7 @@ import type { RunOutcome } from '../../run/run-scenario.ts';
 import { readScenarioFile } from '../../scenario/read.ts';
 import { FLAW_MODES, RUNTIMES, type RuntimeName } from '../../scenario/vocabulary.ts';
 import { parseFlaws } from '../../service/flaws.ts';
+import { checkOutputDir } from '../check-output-dir.ts';
 import type { RegisterCommand } from '../context.ts';
 
 interface RunFlags {
@@ -48,6 +49,8 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       if (flags.out && files.length > 1)
         throw new UsageError('--out takes one scenario; use --reports-dir for several');
       if (flags.keepStack && files.length > 1) throw new UsageError('--keep-stack takes one scenario');
+      checkOutputDir(flags.reportsDir, '--reports-dir');
+      if (flags.out) checkOutputDir(flags.out, '--out');
       // Every scenario is checked before anything starts: a typo in the third must not cost two runs.
       const loaded = [];
       for (const f of files) loaded.push(await readScenarioFile(f));

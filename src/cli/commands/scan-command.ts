@@ -1,7 +1,8 @@
 import { Option } from 'commander';
 import { exitCodeOf, UsageError } from '../../errors.ts';
+import { visible } from '../../report/visible.ts';
 import { readCheckpoints, readHistory } from '../../scan/inputs.ts';
-import { openSource } from '../../scan/open-source.ts';
+import { checkSourceSpec, openSource } from '../../scan/open-source.ts';
 import { moduleRecipe, recipeFromSettings } from '../../scan/recipe.ts';
 import { type ScanProgress, type ScanResult, scanLog } from '../../scan/scan.ts';
 import { SEVERITY } from '../../scan/types.ts';
@@ -74,8 +75,9 @@ export const registerScan: RegisterCommand = (program, ctx) => {
     .addHelpText(
       'after',
       `
-Exit codes: 0 no violation, 1 violations found, 2 bad input, 3 database unreachable, 4 inconclusive
-(log unreadable, empty, or the chain check could not run).
+Exit codes: 0 no violation, 1 violations found, 2 bad input (flags, a missing file, a bad URL),
+3 environment (the database is unreachable), 4 inconclusive (an HTTP source unreachable or
+failing, a log unreadable or empty, or the chain check could not run), 130 interrupted.
 
 Examples:
   $ auditchaos scan audit.jsonl.gz --history history.ndjson --checkpoints checkpoints.json
@@ -92,6 +94,11 @@ Examples:
 };
 
 async function runScan(spec: string, flags: ScanFlags, ctx: CliContext): Promise<ScanResult> {
+  // Every flag is checked before anything is opened.
+  if (!/^\d+$/.test(flags.limit)) {
+    throw new UsageError(`--limit must be a non-negative integer, got "${flags.limit}"`);
+  }
+  checkSourceSpec(spec);
   let mapping: Partial<EntryMapping> = {};
   let chain: Partial<ChainSettings> | undefined;
   let table = flags.table;
@@ -192,18 +199,18 @@ function printHuman(r: ScanResult, flags: ScanFlags, ctx: CliContext): void {
     const place = [f.seq !== undefined ? `seq ${f.seq}` : '', f.line !== undefined ? `line ${f.line}` : '']
       .filter(Boolean)
       .join(' ');
-    out(`  ${paint(f.kind.padEnd(13))} ${place.padEnd(20)} ${f.message}`);
+    out(`  ${paint(f.kind.padEnd(13))} ${place.padEnd(20)} ${visible(f.message)}`);
     const ev = [
-      f.eventId ? `event ${f.eventId}` : '',
-      f.expected !== undefined ? `expected ${f.expected}` : '',
-      f.found !== undefined ? `found ${f.found}` : '',
+      f.eventId ? `event ${visible(f.eventId)}` : '',
+      f.expected !== undefined ? `expected ${visible(String(f.expected))}` : '',
+      f.found !== undefined ? `found ${visible(String(f.found))}` : '',
     ].filter(Boolean);
     if (ev.length) out(color.dim(`  ${''.padEnd(13)} ${''.padEnd(20)} ${ev.join('  ')}`));
   }
   const total = Object.values(r.counts).reduce((a, b) => a + b, 0);
   if (total > shown.length)
     out(color.dim(`  ... and ${n(total - shown.length)} more (--json for all, --limit N)`));
-  if (r.readError) out(color.yellow(`  read error: ${r.readError}`));
+  if (r.readError) out(color.yellow(`  read error: ${visible(r.readError)}`));
   out('');
   const label =
     r.verdict.status === 'pass'
@@ -211,5 +218,5 @@ function printHuman(r: ScanResult, flags: ScanFlags, ctx: CliContext): void {
       : r.verdict.status === 'fail'
         ? color.red('FAIL')
         : color.yellow('UNKNOWN');
-  out(`verdict: ${label}  ${r.verdict.reasons.join('; ')}`);
+  out(`verdict: ${label}  ${visible(r.verdict.reasons.join('; '))}`);
 }

@@ -1,4 +1,5 @@
 import { ExitCode, UsageError } from '../../errors.ts';
+import { redactUrl } from '../../redact-url.ts';
 import { readScenarioFile } from '../../scenario/read.ts';
 import { RUNTIMES, type RuntimeName } from '../../scenario/vocabulary.ts';
 import type { RegisterCommand } from '../context.ts';
@@ -41,7 +42,9 @@ export const registerUp: RegisterCommand = (program, ctx) => {
         out(`  service (through proxy api): ${ep.serviceUrl}`);
         if (ep.serviceDirectUrl) out(`  service (direct):            ${ep.serviceDirectUrl}`);
         out(`  toxiproxy API:               ${ep.toxiproxyUrl}`);
-        if (ep.databaseUrl) out(`  database (owner role):       ${ep.databaseUrl}`);
+        // The password is not printed (terminals are recorded, shared, pasted); --json carries it.
+        if (ep.databaseUrl)
+          out(`  database (owner role):       ${redactUrl(ep.databaseUrl)}  (password: --json)`);
         for (const [name, p] of Object.entries(ep.proxies))
           out(`  proxy ${name}: ${p.listen} -> ${p.upstream}`);
         out('take it down with: auditchaos down');

@@ -2,6 +2,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { RunEvent } from '../events.ts';
 import { formatClock, formatCount, formatMs } from '../invariants.ts';
+import { visible } from '../visible.ts';
 
 /** Findings printed per kind before the log says "more in the report". */
 export const FINDINGS_PRINTED_PER_KIND = 3;
@@ -41,13 +42,13 @@ export function describeEvent(
       if (n > FINDINGS_PRINTED_PER_KIND + 1) return undefined;
       if (n === FINDINGS_PRINTED_PER_KIND + 1) return c.dim(`  further ${f.kind} findings are in the report`);
       const color = f.severity === 'violation' ? c.red : f.severity === 'warning' ? c.yellow : c.dim;
-      const where = [f.eventId && `event ${f.eventId}`, f.seq !== undefined && `seq ${f.seq}`]
+      const where = [f.eventId && `event ${visible(f.eventId)}`, f.seq !== undefined && `seq ${f.seq}`]
         .filter(Boolean)
         .join(', ');
-      return `${color(`finding ${f.kind}`)} ${f.message}${where ? c.dim(` [${where}]`) : ''}`;
+      return `${color(`finding ${f.kind}`)} ${visible(f.message)}${where ? c.dim(` [${where}]`) : ''}`;
     }
     case 'log':
-      return ev.level === 'warn' ? c.yellow(`warning: ${ev.message}`) : ev.message;
+      return ev.level === 'warn' ? c.yellow(`warning: ${visible(ev.message)}`) : visible(ev.message);
     case 'interrupted':
       return c.yellow(`interrupted by ${ev.signal}: stopping, cleaning up, writing a partial report`);
     case 'stats':

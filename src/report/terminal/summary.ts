@@ -16,6 +16,7 @@ import {
 } from '../invariants.ts';
 import type { Report } from '../model.ts';
 import { redactSecrets } from '../redact.ts';
+import { visible } from '../visible.ts';
 
 export interface SummaryOptions {
   color: ChalkInstance;
@@ -72,8 +73,8 @@ export function renderSummary(report: Report, opts: SummaryOptions): string {
         `${formatCount(report.ops.ok)}/${formatCount(report.ops.attempted)} acknowledged · ${formatClock(report.timings.durationMs)} · seed ${report.seed}`,
     )}`,
     ...(report.overview ? [c.dim(`  ${report.overview.subject}`)] : []),
-    ...(report.overview?.sentences ?? []).map((t) => `  ${c.bold(t)}`),
-    ...report.verdict.reasons.map((r) => `  - ${r}`),
+    ...(report.overview?.sentences ?? []).map((t) => `  ${c.bold(visible(t))}`),
+    ...report.verdict.reasons.map((r) => `  - ${visible(r)}`),
   ];
   for (const f of report.faults)
     if (f.noEffect)

@@ -142,14 +142,15 @@ export class LocalStack implements Stack {
     signal?.throwIfAborted();
 
     this.log(`starting the audit-log service${replicas > 1 ? ` (${replicas} replicas)` : ''}`);
-    const baseArgs = [
-      '--database-url',
-      `postgres://${WRITER_ROLE}:${this.writerPassword}@${writerHostPort}/${DB_NAME}`,
-      '--admin-url',
-      postgres.url(DB_NAME),
-      '--signing-key',
-      path.join(workDir, 'signing-key.pem'),
-    ];
+    // Connection strings carry passwords: they go to the child in its environment, never on its
+    // command line, where any local user reads them with `ps`.
+    const serviceEnv = {
+      DATABASE_URL: `postgres://${WRITER_ROLE}:${this.writerPassword}@${writerHostPort}/${DB_NAME}`,
+      ADMIN_DATABASE_URL: postgres.url(DB_NAME),
+      AUDITLOG_OWNER_PASSWORD: this.ownerPassword,
+      AUDITLOG_WRITER_PASSWORD: this.writerPassword,
+    };
+    const baseArgs = ['--signing-key', path.join(workDir, 'signing-key.pem')];
     if (this.scenario.stack.flaws.length) baseArgs.push('--flaws', this.scenario.stack.flaws.join(','));
     this.services = servicePorts.map(
       (port, i) =>
@@ -157,7 +158,7 @@ export class LocalStack implements Stack {
           label: `audit-log service${replicas > 1 ? ` replica ${i}` : ''}`,
           args: ['serve', '--listen', `127.0.0.1:${port}`, ...baseArgs],
           readyUrl: `http://127.0.0.1:${port}/health`,
-          env: { AUDITLOG_OWNER_PASSWORD: this.ownerPassword, AUDITLOG_WRITER_PASSWORD: this.writerPassword },
+          env: serviceEnv,
           logFile: path.join(workDir, `auditlog-${i}.log`),
           onSpawn: (pid) =>
             void this.state.update((s) => s.pids.push({ pid, role: `auditlog-${i}`, group: true })),
