@@ -18,6 +18,50 @@ const probe = await new DockerEngine().probe(5000);
 const work = await mkdtemp(path.join(tmpdir(), 'auditchaos-run-compose-'));
 afterAll(() => rm(work, { recursive: true, force: true }));
 
+const docker = !probe.ok && process.env.AUDITCHAOS_REQUIRE_DOCKER !== '1';
+
+/** quickstart.yml on compose, on free proxy ports, with `extraFault` appended to its faults. */
+async function composeRun(name: string, extraFault?: string) {
+  const [api, db] = [await freePort(), await freePort()];
+  let text = (await readFile(path.join(REPO_ROOT, 'scenarios/quickstart.yml'), 'utf8'))
+    .replace('runtime: local', `runtime: compose\n  compose: ${DEFAULT_COMPOSE_FILE}`)
+    .replaceAll('127.0.0.1:18080', `127.0.0.1:${api}`)
+    .replaceAll('127.0.0.1:15432', `127.0.0.1:${db}`);
+  if (extraFault) text = text.replace('faults:\n', `faults:\n  - ${extraFault}\n`);
+  const file = path.join(work, `${name}.yml`);
+  await writeFile(file, text);
+  const loaded = await readScenarioFile(file);
+  return runScenario({
+    loaded,
+    reportsRoot: path.join(work, 'reports'),
+    signal: new AbortController().signal,
+    sink: { handle: () => {}, close: () => {} },
+    ports: {
+      chooseRuntime: async () => ({ kind: 'compose', why: 'the test asks for compose' }),
+      createStack: (_choice, o) =>
+        new ComposeStack({
+          runId: o.runId,
+          scenario: o.loaded.scenario,
+          composeFile: path.resolve(o.loaded.dir, o.loaded.scenario.stack.compose),
+          log: o.log,
+        }),
+    },
+  });
+}
+
+it.skipIf(docker)(
+  'a killed and restarted reference service signs with the same key: no false rollback after a service kill',
+  async () => {
+    const outcome = await composeRun(
+      'service-kill',
+      '{ at: 7500ms, for: 1500ms, kind: service-down, mode: kill }',
+    );
+    expect(outcome.report.scan?.counts?.rollback, JSON.stringify(outcome.report.verdict)).toBe(0);
+    expect(outcome.report.checkpoints.verified).toBe(outcome.report.checkpoints.count);
+    expect(outcome.report.verdict.status, JSON.stringify(outcome.report.verdict)).toBe('pass');
+  },
+);
+
 it.skipIf(!probe.ok && process.env.AUDITCHAOS_REQUIRE_DOCKER !== '1')(
   'runs scenarios/quickstart.yml on the compose runtime to a pass, logs in the report, nothing left',
   async () => {
