@@ -14,6 +14,8 @@ export interface InitInput {
   external?: { service: string; toxiproxy: string; database?: string };
   /** "PUT /ledger/{eventId}" */
   write: { method: 'POST' | 'PUT'; path: string };
+  /** The request body template as JSON text (--body); default the reference fields. */
+  body?: string;
   healthPath?: string;
   db?: { name?: string; table: string; guess?: MappingGuess };
   /** A recipe init found that verifies the stored rows (see recipe-guess.ts). */
@@ -136,7 +138,7 @@ export function renderScenario(input: InitInput): string {
   L.push('  request:   # CHECK: how your API takes one audit event');
   L.push(`    method: ${i.write.method}`);
   L.push(`    path: ${q(i.write.path)}`);
-  L.push('    body: { actor: "{actor}", action: "{action}", payload: "{payload}" }');
+  L.push(`    body: ${i.body ?? '{ actor: "{actor}", action: "{action}", payload: "{payload}" }'}`);
   L.push('    ackStatuses: [200, 201]');
   L.push(
     '  checkpoint: false   # set { path: /your-signed-head } if the service publishes signed checkpoints',

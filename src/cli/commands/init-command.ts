@@ -12,6 +12,7 @@ interface InitFlags {
   databaseUrl?: string;
   table?: string;
   write: string;
+  body?: string;
   health?: string;
   name?: string;
   out: string;
@@ -75,6 +76,10 @@ export const registerInit: RegisterCommand = (program, ctx) => {
     )
     .option('--table <name>', 'the log table (default: the table that looks most like one)')
     .option('--write <request>', 'how one event is written, e.g. "PUT /ledger/{eventId}"', 'POST /events')
+    .option(
+      '--body <json>',
+      'the request body template, e.g. \'{"who":"{actor}","verb":"{action}","body":"{payload}"}\'',
+    )
     .option('--health <path>', 'the service health path (default: from the compose healthcheck)')
     .option('--name <name>', 'scenario name (default: from the folder)')
     .option('-o, --out <file>', 'where to write it; - for standard output', 'scenario.yml')
@@ -96,6 +101,18 @@ Examples:
       const apiPort = port('--api-port', flags.apiPort);
       const dbPort = port('--db-port', flags.dbPort);
       const write = parseWrite(flags.write);
+      if (flags.body !== undefined) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(flags.body);
+        } catch (e) {
+          throw new UsageError(`--body is not JSON: ${(e as Error).message}`);
+        }
+        if (parsed === null || typeof parsed !== 'object')
+          throw new UsageError(
+            '--body must be a JSON object or array (a template with {actor}, {action}, {payload}, {eventId})',
+          );
+      }
       if (flags.url !== undefined && flags.compose !== undefined)
         throw new UsageError('give --compose or --url, not both');
       if ((flags.url === undefined) !== (flags.toxiproxy === undefined) && flags.compose === undefined)
@@ -168,6 +185,7 @@ Examples:
             }
           : {}),
         write,
+        ...(flags.body ? { body: JSON.stringify(JSON.parse(flags.body)) } : {}),
         ...(flags.health ? { healthPath: flags.health } : {}),
         ...(db ? { db } : {}),
         ...(chain ? { chain } : {}),
