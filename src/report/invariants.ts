@@ -35,31 +35,20 @@ export function invariantResults(report: Report): InvariantResult[] {
     const count = typeof threshold?.actual === 'number' ? threshold.actual : findings.length;
     const notRun = report.scan === null ? 'the run stopped before the scan' : undefined;
     const check = report.scan?.checksRun.find((c) => c.name === spec.check);
-    if (notRun !== undefined || (check !== undefined && !check.ran)) {
-      const reason = notRun ?? check?.reason ?? 'the check could not run';
-      return {
-        spec,
-        status: 'skipped',
-        count,
-        allowed,
-        summary: `not checked: ${reason}`,
-        detail: reason,
-        findings,
-      };
-    }
-    if (threshold !== undefined && threshold.actual === null) {
-      // Not measured (an interrupted run, the scan after the probes cut short): never a FAIL row.
-      const reason = (threshold.note ?? 'not measured').replace(/^not checked: /, '');
-      return {
-        spec,
-        status: 'skipped',
-        count,
-        allowed,
-        summary: `not checked: ${reason}`,
-        detail: reason,
-        findings,
-      };
-    }
+    const skipped = (reason: string): InvariantResult => ({
+      spec,
+      status: 'skipped',
+      count,
+      allowed,
+      summary: `not checked: ${reason}`,
+      detail: reason,
+      findings,
+    });
+    if (notRun !== undefined || (check !== undefined && !check.ran))
+      return skipped(notRun ?? check?.reason ?? 'the check could not run');
+    // Not measured (an interrupted run, the scan after the probes cut short): never a FAIL row.
+    if (threshold !== undefined && threshold.actual === null)
+      return skipped((threshold.note ?? 'not measured').replace(/^not checked: /, ''));
     const pass = threshold ? threshold.pass : count <= allowed;
     const noun = count === 1 ? 'finding' : 'findings';
     const summary = `${count} ${spec.kind} ${noun} (allowed ${allowed})`;

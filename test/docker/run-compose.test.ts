@@ -31,28 +31,32 @@ async function composeRun(name: string, extraFault?: string) {
   const file = path.join(work, `${name}.yml`);
   await writeFile(file, text);
   const loaded = await readScenarioFile(file);
-  return runScenario({
+  let stack: ComposeStack | undefined;
+  const outcome = await runScenario({
     loaded,
     reportsRoot: path.join(work, 'reports'),
     signal: new AbortController().signal,
     sink: { handle: () => {}, close: () => {} },
     ports: {
       chooseRuntime: async () => ({ kind: 'compose', why: 'the test asks for compose' }),
-      createStack: (_choice, o) =>
-        new ComposeStack({
+      createStack: (_choice, o) => {
+        stack = new ComposeStack({
           runId: o.runId,
           scenario: o.loaded.scenario,
           composeFile: path.resolve(o.loaded.dir, o.loaded.scenario.stack.compose),
           log: o.log,
-        }),
+        });
+        return stack;
+      },
     },
   });
+  return { outcome, stack };
 }
 
 it.skipIf(docker)(
   'a killed and restarted reference service signs with the same key: no false rollback after a service kill',
   async () => {
-    const outcome = await composeRun(
+    const { outcome } = await composeRun(
       'service-kill',
       '{ at: 7500ms, for: 1500ms, kind: service-down, mode: kill }',
     );
@@ -65,33 +69,7 @@ it.skipIf(docker)(
 it.skipIf(!probe.ok && process.env.AUDITCHAOS_REQUIRE_DOCKER !== '1')(
   'runs scenarios/quickstart.yml on the compose runtime to a pass, logs in the report, nothing left',
   async () => {
-    const [api, db] = [await freePort(), await freePort()];
-    const text = (await readFile(path.join(REPO_ROOT, 'scenarios/quickstart.yml'), 'utf8'))
-      .replace('runtime: local', `runtime: compose\n  compose: ${DEFAULT_COMPOSE_FILE}`)
-      .replaceAll('127.0.0.1:18080', `127.0.0.1:${api}`)
-      .replaceAll('127.0.0.1:15432', `127.0.0.1:${db}`);
-    const file = path.join(work, 'quickstart-compose.yml');
-    await writeFile(file, text);
-    const loaded = await readScenarioFile(file);
-    let stack: ComposeStack | undefined;
-    const outcome = await runScenario({
-      loaded,
-      reportsRoot: path.join(work, 'reports'),
-      signal: new AbortController().signal,
-      sink: { handle: () => {}, close: () => {} },
-      ports: {
-        chooseRuntime: async () => ({ kind: 'compose', why: 'the test asks for compose' }),
-        createStack: (_choice, o) => {
-          stack = new ComposeStack({
-            runId: o.runId,
-            scenario: o.loaded.scenario,
-            composeFile: path.resolve(o.loaded.dir, o.loaded.scenario.stack.compose),
-            log: o.log,
-          });
-          return stack;
-        },
-      },
-    });
+    const { outcome, stack } = await composeRun('quickstart-compose');
     expect(outcome.report.verdict.status, JSON.stringify(outcome.report.verdict)).toBe('pass');
     expect(outcome.exitCode).toBe(0);
     expect((await readdir(path.join(outcome.reportDir, 'logs'))).sort()).toEqual([
