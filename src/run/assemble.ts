@@ -113,6 +113,31 @@ function failedCounts(thresholds: { name: string; pass: boolean }[], counts: Rec
   return out;
 }
 
+/**
+ * Ops the driver never sent because every writer was still waiting on a fault's effect: arrived
+ * while a fault was active, or within one op's worst case (timeouts, retries, backoff) after it
+ * healed. A dead service holds the writers; that is the fault's evidence, not the driver falling
+ * behind, and must not turn a run unknown.
+ */
+function heldByFaults(
+  w: WorkloadResult,
+  faults: FaultRecord[],
+  scenario: RunEvidence['loaded']['scenario'],
+): number {
+  const { timeout, retry } = scenario.workload;
+  const slack = retry.attempts * (timeout + retry.backoff);
+  const windows = faults
+    .filter((f) => f.startedAt !== undefined)
+    .map((f) => [f.startedAt as number, (f.endedAt ?? Number.POSITIVE_INFINITY) + slack] as const);
+  let n = 0;
+  for (const op of w.ops) {
+    if (op.outcome !== 'not-sent' || !op.error?.startsWith('not sent: still waiting')) continue;
+    const t = op.scheduledAt ?? op.invokedAt;
+    if (windows.some(([a, b]) => t >= a && t <= b)) n++;
+  }
+  return n;
+}
+
 /** The system under test in a few words, for the report's header. */
 function subjectOf(ev: RunEvidence): string {
   const st = ev.loaded.scenario.stack as { flaws?: string[]; services?: Record<string, { role?: string }> };
@@ -202,7 +227,12 @@ export function assemble(ev: RunEvidence): Assembled {
         .map((c) => ({ name: c.name, reason: c.reason ?? 'unknown' }))
     : [];
   const recovery = recoveryInput(ev.recovery);
-  const driver = w ? judgeDriver(w.driver) : undefined;
+  const driver = w
+    ? judgeDriver({
+        ...w.driver,
+        notSentBehind: Math.max(0, w.driver.notSentBehind - heldByFaults(w, ev.faults, scenario)),
+      })
+    : undefined;
   const { thresholds, verdict } = evaluate({
     expect: scenario.expect,
     counts,
