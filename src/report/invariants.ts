@@ -181,16 +181,6 @@ export function violationCount(report: Report): number {
   return INVARIANTS.reduce((n, i) => n + (counts[i.kind] ?? 0), 0);
 }
 
-/** Findings grouped by kind, in taxonomy order (violations first). */
-export function findingsByKind(report: Report): Map<string, ReportFinding[]> {
-  const groups = new Map<string, ReportFinding[]>();
-  for (const kind of FINDING_KINDS) {
-    const fs = report.findings.filter((f) => f.kind === kind);
-    if (fs.length) groups.set(kind, fs);
-  }
-  return groups;
-}
-
 /** The workload's numbers as one table row, shared by the md and html renderers. */
 export const WORKLOAD_COLUMNS = [
   'attempted',
