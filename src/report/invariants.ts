@@ -2,7 +2,6 @@
  * What every renderer shows the same way: each invariant's result, the other thresholds, and
  * small formatters. Derived from a Report only, so md, html, junit and the terminal agree.
  */
-import { FINDING_KINDS } from '../scenario/vocabulary.ts';
 import {
   INVARIANTS,
   type InvariantSpec,
