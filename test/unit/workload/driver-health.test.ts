@@ -167,4 +167,35 @@ describe('the load driver at a rate it cannot reach', () => {
     expect(ok.report.driver).toMatchObject({ notSent: 0, share: 0, fellBehind: false });
     expect(ok.report.verdict.status).toBe('pass');
   });
+
+  it('ops left unsent while a fault held every writer are the fault\'s evidence, not the driver falling behind', async () => {
+    // A 100 ms service kill from 0 ms: writers wait on it, and 80 arrivals inside it find none free.
+    const held = (at: number) =>
+      notSentOps(80).map((o, i) => ({ ...o, scheduledAt: at + i, invokedAt: at + i }));
+    const loaded = fakeScenario(`faults:
+  - { at: 0ms, for: 100ms, kind: service-down, mode: kill }
+`);
+    const judge = async (ops: LedgerOp[]) => {
+      const { ports } = fakePorts({
+        runWorkload: async () => {
+          await new Promise((r) => setTimeout(r, 150));
+          return workloadResult([...ackedOps(20), ...ops]);
+        },
+      });
+      return runScenario({
+        loaded,
+        reportsRoot: reportsRoot(),
+        signal: new AbortController().signal,
+        sink: silentSink,
+        ports,
+      });
+    };
+    const during = await judge(held(10));
+    expect(during.report.driver).toMatchObject({ notSent: 80, fellBehind: false });
+    expect(during.report.verdict.status).toBe('pass');
+    // The same backlog long after the fault and its retry slack: the driver's own shortfall.
+    const after = await judge(held(600_000));
+    expect(after.report.driver).toMatchObject({ notSent: 80, fellBehind: true });
+    expect(after.report.verdict.status).toBe('unknown');
+  });
 });
