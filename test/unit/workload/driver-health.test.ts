@@ -168,7 +168,7 @@ describe('the load driver at a rate it cannot reach', () => {
     expect(ok.report.verdict.status).toBe('pass');
   });
 
-  it('ops left unsent while a fault held every writer are the fault\'s evidence, not the driver falling behind', async () => {
+  it("ops left unsent while a fault held every writer are the fault's evidence, not the driver falling behind", async () => {
     // A 100 ms service kill from 0 ms: writers wait on it, and 80 arrivals inside it find none free.
     const held = (at: number) =>
       notSentOps(80).map((o, i) => ({ ...o, scheduledAt: at + i, invokedAt: at + i }));
