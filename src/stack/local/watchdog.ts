@@ -60,12 +60,31 @@ export class StackWatchdog {
     return this.child.pid;
   }
 
-  /** The watchdog exits without touching the stack (after a teardown, or to leave the stack up). */
-  async disarm(): Promise<void> {
-    if (this.pipe.destroyed) return;
-    await new Promise<void>((resolve) => {
-      this.pipe.write('disarm\n', () => resolve());
+  /**
+   * The watchdog exits without touching the stack (after a teardown, or to leave the stack up);
+   * resolves once it has (SIGKILLed after `timeoutMs`), so that nothing of the stack is left running.
+   */
+  async disarm(timeoutMs = 5000): Promise<void> {
+    const child = this.child;
+    const gone = () => child.exitCode !== null || child.signalCode !== null;
+    const exited = new Promise<void>((resolve) => {
+      if (gone()) resolve();
+      else child.once('exit', () => resolve());
     });
-    this.pipe.end();
+    if (!this.pipe.destroyed) {
+      await new Promise<void>((resolve) => {
+        this.pipe.write('disarm\n', () => resolve());
+      });
+      this.pipe.end();
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve();
+      }, timeoutMs);
+    });
+    await Promise.race([exited, late]);
+    clearTimeout(timer);
   }
 }
