@@ -9,8 +9,12 @@ export interface CliContext {
   signal: AbortSignal;
   env: NodeJS.ProcessEnv;
   cwd: string;
-  /** Commands report their outcome here; main maps it to process.exitCode. */
-  setExitCode: (code: ExitCode) => void;
+  /**
+   * Commands report their outcome here; main maps it to process.exitCode. After SIGINT/SIGTERM an
+   * exit code 0 becomes 130, unless `final`: the code is what a written report says (`run`), and
+   * a signal that lands after the report is final does not contradict it.
+   */
+  setExitCode: (code: ExitCode, opts?: { final?: boolean }) => void;
 }
 
 /** A command file registers its own flags and action on the program. */

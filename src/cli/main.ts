@@ -79,6 +79,7 @@ export async function main(argv: string[]): Promise<void> {
   const output = makeOutput();
   const abort = new AbortController();
   let exitCode: ExitCode = ExitCode.ok;
+  let exitCodeFinal = false;
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
@@ -96,13 +97,14 @@ export async function main(argv: string[]): Promise<void> {
     signal: abort.signal,
     env: process.env,
     cwd: process.cwd(),
-    setExitCode: (code) => {
+    setExitCode: (code, opts) => {
       exitCode = code;
+      exitCodeFinal = opts?.final === true;
     },
   };
   try {
     await (await buildProgram(ctx, argv.slice(2))).parseAsync(argv);
-    if (abort.signal.aborted && exitCode === ExitCode.ok) exitCode = ExitCode.interrupted;
+    if (abort.signal.aborted && exitCode === ExitCode.ok && !exitCodeFinal) exitCode = ExitCode.interrupted;
   } catch (e) {
     exitCode = abort.signal.aborted ? ExitCode.interrupted : reportError(e, output);
     if (abort.signal.aborted && !(e instanceof InterruptedError)) reportError(e, output);
@@ -111,6 +113,11 @@ export async function main(argv: string[]): Promise<void> {
     process.off('SIGTERM', onSignal);
   }
   process.exitCode = exitCode;
+  // The command is done and its exit code decided (for `run`, the one its report states): a signal
+  // while the process closes its last handles ends it with that code, not as killed by the signal.
+  const onLateSignal = () => process.exit(exitCode);
+  process.once('SIGINT', onLateSignal);
+  process.once('SIGTERM', onLateSignal);
 }
 
 /** After EPIPE (or EIO from a closed terminal), writes to the stream are dropped, not thrown. */

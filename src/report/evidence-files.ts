@@ -19,6 +19,8 @@ import { isUnreadable } from '../scan/types.ts';
 export const LOG_FILE = 'log.jsonl.gz';
 export const CHECKPOINTS_FILE = 'checkpoints.json';
 export const HISTORY_FILE = 'history.ndjson';
+/** Written first into a report folder and removed once its report is written: a killed run's folder says so. */
+export const INCOMPLETE_FILE = 'INCOMPLETE.txt';
 
 /**
  * One JSONL line under the reference field names (the scenario's mapping already applied by the

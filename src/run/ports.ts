@@ -4,7 +4,7 @@
  * the clock and the random seed. defaultPorts() is the one composition root; tests pass fakes
  * (test/unit/run/shell.test.ts) to drive every exit path in milliseconds.
  */
-import { mkdir, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { CommandRunner, PendingHeals } from '../chaos/command-fault.ts';
 import type { TrafficMeter } from '../chaos/proxy-metrics.ts';
@@ -54,6 +54,8 @@ export interface RunPorts {
     writeFile(file: string, text: string): Promise<void>;
     /** Removes a report folder that holds nothing (a run stopped before it wrote anything). */
     removeIfEmpty(dir: string): Promise<void>;
+    /** Removes a file if it is there. */
+    remove(file: string): Promise<void>;
   };
   /** Monotonic ms. */
   clock(): number;
@@ -117,6 +119,7 @@ export async function defaultPorts(env: NodeJS.ProcessEnv = process.env): Promis
       },
       writeFile: (file, text) => writeFile(file, text),
       removeIfEmpty: (dir) => rmdir(dir).catch(() => undefined),
+      remove: (file) => rm(file, { force: true }),
     },
     clock: () => performance.now(),
     now: () => new Date(),

@@ -1,7 +1,8 @@
 /**
  * What a run can check before anything starts, so that a wrong setting costs seconds, not a whole
  * run: the hash recipe loads and exports what it must, a JSONL scan source is a file (or a file
- * to be), not a folder, and every `${VAR}` of scan.source.url is set. Columns of the mapping are
+ * to be), not a folder, every `${VAR}` of scan.source.url is set, and every SQL tamper probe parses
+ * as SQL (src/tamper/sql-check.ts). Columns of the mapping are
  * checked once the database answers (readBaseline). Throws UsageError naming the scenario's key.
  */
 import { statSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { UsageError } from '../errors.ts';
 import { checkRecipeSettings } from '../scan/recipe.ts';
 import { scanSourceUrl } from '../scan/source-url.ts';
 import type { Scenario } from '../scenario/schema.ts';
+import { checkSqlProbes } from '../tamper/sql-check.ts';
 
 export async function preflight(scenario: Scenario, scenarioDir: string): Promise<void> {
   try {
@@ -19,6 +21,7 @@ export async function preflight(scenario: Scenario, scenarioDir: string): Promis
       throw new UsageError(`scan.chain: ${e.message}`, { hint: e.hint ?? 'fix scan.chain', cause: e.cause });
     throw e;
   }
+  await checkSqlProbes(scenario.tamper);
   const src = scenario.scan.source;
   scanSourceUrl(src); // every ${VAR} it names is set
   if (src.kind === 'jsonl') {

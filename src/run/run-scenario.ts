@@ -17,7 +17,13 @@ import { runTimeline } from '../chaos/timeline.ts';
 import type { Heal, NetworkFaults } from '../chaos/toxiproxy-faults.ts';
 import { type ExitCode, InterruptedError } from '../errors.ts';
 import type { PhaseName, RunEvent, RunSink } from '../report/events.ts';
-import { CHECKPOINTS_FILE, checkpointsFileText, HISTORY_FILE, LOG_FILE } from '../report/evidence-files.ts';
+import {
+  CHECKPOINTS_FILE,
+  checkpointsFileText,
+  HISTORY_FILE,
+  INCOMPLETE_FILE,
+  LOG_FILE,
+} from '../report/evidence-files.ts';
 import type { Report } from '../report/model.ts';
 import { redactSecrets } from '../report/redact.ts';
 import { reportDirName } from '../report/write.ts';
@@ -146,6 +152,8 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     });
     log(`runtime ${choice.kind}: ${choice.why}`);
     await ports.files.mkdir(reportDir);
+    // A run killed before its report (SIGKILL, power loss) leaves a folder that says so.
+    await ports.files.writeFile(path.join(reportDir, INCOMPLETE_FILE), incompleteNote(runId, startedAt));
     stack = ports.createStack(choice, { runId, loaded, log: (l) => log(l) });
     const st = stack;
     ev.secrets = [...(st.secrets ?? []), ...(scanSourceUrl(scenario.scan.source)?.values ?? [])];
@@ -327,6 +335,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
         secrets: ev.secrets,
       });
     }
+    await ports.files.remove(path.join(reportDir, INCOMPLETE_FILE));
   } catch (e) {
     if (!ev.failure) ev.failure = { phase: 'report', error: e };
     log(`the report could not be written to ${reportDir}: ${describeFailure(e)}`, 'warn');
@@ -531,6 +540,14 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       drainMs: timeout,
     });
   }
+}
+
+function incompleteNote(runId: string, startedAt: Date): string {
+  return (
+    `incomplete: run ${runId} (started ${startedAt.toISOString()}, CLI pid ${process.pid}) ` +
+    'stopped before it wrote its report: the CLI was killed, or is still running.\n' +
+    'Nothing in this folder is a verdict. `auditchaos down` takes down what the run left.\n'
+  );
 }
 
 function signalName(signal: AbortSignal): string {

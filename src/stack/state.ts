@@ -3,7 +3,7 @@
  * after a crash of the CLI (SIGKILL, power loss): one JSON file per run in the state directory.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 
@@ -67,12 +67,21 @@ export class RunStateFile {
   update(change: (s: RunState) => void): Promise<void> {
     change(this.state);
     const snapshot = JSON.stringify(this.state, null, 2);
-    // Serialized, atomic writes: a crash never leaves half a file.
+    // Serialized, atomic, durable writes: a crash never leaves half a file, and what the file says
+    // was started is on disk before the caller starts it. A crash between the write and the rename
+    // leaves `<file>.<pid>.tmp`, which `down` removes (sweepStateTmpFiles).
     this.writing = this.writing.then(async () => {
       await mkdir(path.dirname(this.file), { recursive: true });
       const tmp = `${this.file}.${process.pid}.tmp`;
-      await writeFile(tmp, snapshot);
+      const fh = await open(tmp, 'w');
+      try {
+        await fh.writeFile(snapshot);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
       await rename(tmp, this.file);
+      await syncDir(path.dirname(this.file));
     });
     return this.writing;
   }
@@ -81,6 +90,35 @@ export class RunStateFile {
     await this.writing.catch(() => undefined);
     await rm(this.file, { force: true });
   }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // not every file system syncs a directory; the rename is still atomic
+  }
+}
+
+/** `<name>.json.<pid>.tmp`: a state write whose CLI died before the rename. */
+const STATE_TMP = /^.+\.json\.(\d+)\.tmp$/;
+
+/** Removes the unfinished state writes of CLIs that are gone; returns the files removed. */
+export async function sweepStateTmpFiles(dir = stateDir()): Promise<string[]> {
+  if (!existsSync(dir)) return [];
+  const removed: string[] = [];
+  for (const name of await readdir(dir)) {
+    const m = STATE_TMP.exec(name);
+    if (!m || Number(m[1]) === process.pid || isAlive(Number(m[1]))) continue;
+    await rm(path.join(dir, name), { force: true });
+    removed.push(path.join(dir, name));
+  }
+  return removed;
 }
 
 export async function listRunStates(dir = stateDir()): Promise<{ file: string; state: RunState }[]> {
@@ -131,6 +169,16 @@ export async function sweepLocal(state: RunState): Promise<string[]> {
     } catch {
       // gone meanwhile
     }
+  }
+  if (state.runtime === 'local') {
+    // What the state file could not name: a child started in the moment before its pid was written,
+    // PostgreSQL backends. Found by the stack's tag and its work dir (src/stack/local/stack-reaper.mjs).
+    const { stopStackProcesses } = await import('./local/stack-reaper.mjs');
+    const more = await stopStackProcesses(state.runId, state.dirs);
+    const known = new Set(state.pids.map((p) => p.pid));
+    const unnamed = more.filter((p) => !known.has(p));
+    if (unnamed.length)
+      done.push(`stopped ${unnamed.length} more process(es) of the stack: ${unnamed.join(' ')}`);
   }
   for (const d of state.dirs) {
     if (existsSync(d)) {

@@ -3,15 +3,21 @@
  * files (processes, temp dirs) and by Docker labels (containers, networks, volumes). A run whose CLI
  * is still alive is left alone unless `all` is asked for.
  */
-import { rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Toxiproxy } from 'toxiproxy-node-client';
 import { runShellCommand } from '../chaos/command-fault.ts';
 import { DockerEngine } from './compose/docker-engine.ts';
-import { isAlive, listRunStates, type RunState, stateDir, sweepLocal } from './state.ts';
+import { parseWorkDirName, WORK_DIR_OWNER_FILE } from './local/work-dir.ts';
+import { isAlive, listRunStates, type RunState, stateDir, sweepLocal, sweepStateTmpFiles } from './state.ts';
 
 export interface SweepReport {
   runs: { runId: string; runtime: string; actions: string[] }[];
   skipped: { runId: string; why: string }[];
+  /** Unfinished state writes (`<file>.<pid>.tmp`) of CLIs that died mid-write: removed. */
+  tmpFiles: string[];
   docker?: { containers: string[]; networks: string[]; volumes: string[]; error?: string };
 }
 
@@ -19,10 +25,16 @@ export async function sweepLeftovers(opts: {
   all?: boolean;
   runId?: string;
   env?: NodeJS.ProcessEnv;
+  /** Where local work dirs are made (os.tmpdir()). */
+  tmpDir?: string;
 }): Promise<SweepReport> {
-  const report: SweepReport = { runs: [], skipped: [] };
+  const report: SweepReport = { runs: [], skipped: [], tmpFiles: [] };
+  const dir = stateDir(opts.env);
+  // Work dirs are listed before the state files: a run writes its state file before it makes its
+  // work dir, so a dir seen here whose run is live has its state file in the listing below.
+  const workDirs = await listWorkDirs(opts.tmpDir ?? tmpdir());
   // Pending heals first: a heal may need the stack it heals (another file of the same run).
-  const states = (await listRunStates(stateDir(opts.env))).sort(
+  const states = (await listRunStates(dir)).sort(
     (a, b) => Number(Boolean(b.state.pendingHeals?.length)) - Number(Boolean(a.state.pendingHeals?.length)),
   );
   let dockerUsed = false;
@@ -41,6 +53,13 @@ export async function sweepLeftovers(opts: {
     await rm(file, { force: true });
     report.runs.push({ runId: state.runId, runtime: state.runtime, actions });
   }
+  const known = new Set(states.flatMap((s) => s.state.dirs));
+  for (const w of workDirs) {
+    if (known.has(w.dir) || (opts.runId && w.runId !== opts.runId)) continue;
+    const actions = await sweepOrphanWorkDir(w, dir);
+    if (actions) report.runs.push({ runId: w.runId, runtime: 'local', actions });
+  }
+  report.tmpFiles = await sweepStateTmpFiles(dir);
   if (opts.all || dockerUsed) {
     const engine = new DockerEngine(opts.env);
     const probe = await engine.probe(1500);
@@ -53,6 +72,44 @@ export async function sweepLeftovers(opts: {
     }
   }
   return report;
+}
+
+async function listWorkDirs(root: string): Promise<{ dir: string; runId: string; cliPid: number }[]> {
+  if (!existsSync(root)) return [];
+  const out = [];
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    const parsed = parseWorkDirName(name);
+    if (parsed) out.push({ dir: path.join(root, name), ...parsed });
+  }
+  return out;
+}
+
+/**
+ * A local work dir no state file names: its CLI died before it wrote one, or the file was lost. Taken
+ * down when its CLI is gone and it belongs to this state dir (its owner file says so; a dir of a run
+ * kept under another AUDITCHAOS_STATE_DIR is not ours to take); undefined when left alone.
+ */
+async function sweepOrphanWorkDir(
+  w: { dir: string; runId: string; cliPid: number },
+  ourStateDir: string,
+): Promise<string[] | undefined> {
+  if (w.cliPid === process.pid || isAlive(w.cliPid)) return undefined;
+  try {
+    const owner = JSON.parse(await readFile(path.join(w.dir, WORK_DIR_OWNER_FILE), 'utf8')) as {
+      stateFile?: string;
+    };
+    if (owner.stateFile && path.resolve(path.dirname(owner.stateFile)) !== path.resolve(ourStateDir))
+      return undefined;
+  } catch {
+    // no owner file: the CLI died between making the dir and writing it; the dir is its alone
+  }
+  const { stopStackProcesses } = await import('./local/stack-reaper.mjs');
+  const actions = [`found work dir ${w.dir} with no state file (its CLI, pid ${w.cliPid}, is gone)`];
+  const pids = await stopStackProcesses(w.runId, [w.dir]);
+  if (pids.length) actions.push(`stopped ${pids.length} process(es) of its stack: ${pids.join(' ')}`);
+  await rm(w.dir, { recursive: true, force: true });
+  actions.push(`removed ${w.dir}`);
+  return actions;
 }
 
 /** Heals of `command` faults a dead run left active: run now, before anything else is taken down. */

@@ -218,6 +218,7 @@ export function fakePorts(over: Partial<RunPorts> = {}, stackOver: Partial<Stack
       mkdir: async () => undefined,
       writeFile: async () => undefined,
       removeIfEmpty: async () => undefined,
+      remove: async () => undefined,
     },
     clock: () => performance.now(),
     now: () => new Date('2026-12-02T00:00:00Z'),

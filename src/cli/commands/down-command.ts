@@ -15,13 +15,15 @@ export const registerDown: RegisterCommand = (program, ctx) => {
       const { out, color } = ctx.output;
       if (opts.json) out(JSON.stringify(r, null, 2));
       else {
-        if (!r.runs.length && !r.skipped.length && !r.docker?.containers.length) out('nothing to take down');
+        if (!r.runs.length && !r.skipped.length && !r.tmpFiles.length && !r.docker?.containers.length)
+          out('nothing to take down');
         for (const run of r.runs) {
           out(`${color.bold(run.runId)} (${run.runtime})`);
           for (const a of run.actions) out(`  ${a}`);
           if (!run.actions.length) out('  nothing was left running');
         }
         for (const s of r.skipped) out(color.yellow(`skipped ${s.runId}: ${s.why}`));
+        for (const f of r.tmpFiles) out(`removed ${f} (a state write its CLI did not finish)`);
         if (r.docker) {
           for (const c of r.docker.containers) out(`removed container ${c}`);
           for (const n of r.docker.networks) out(`removed network ${n}`);

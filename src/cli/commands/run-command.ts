@@ -126,8 +126,11 @@ export const registerRun: RegisterCommand = (program, ctx) => {
           );
         }
       }
+      // The exit code is what the written reports say: a run interrupted before its report was
+      // final says "interrupted" in it (exit 130); a signal after the last report changes nothing.
+      // A scenario the interrupt kept from running has no report: 130.
       const codes = outcomes.map((o) => o.exitCode as number);
-      if (ctx.signal.aborted) codes.push(ExitCode.interrupted);
-      ctx.setExitCode(worstExitCode(codes));
+      if (outcomes.length < loaded.length) codes.push(ExitCode.interrupted);
+      ctx.setExitCode(worstExitCode(codes), { final: true });
     });
 };

@@ -3,7 +3,7 @@
  * reference service as processes on loopback, data in a temporary directory. Compose service names
  * in proxy upstreams (postgres:5432, auditlog:8080) are mapped to the local processes.
  */
-import { chmod, copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -27,6 +27,9 @@ import { type Balancer, startBalancer } from './balancer.ts';
 import { freePort, portFree } from './free-port.ts';
 import { PostgresServer } from './postgres.ts';
 import { ChildService } from './service-process.ts';
+import { STACK_TAG_VAR } from './stack-reaper.mjs';
+import { StackWatchdog } from './watchdog.ts';
+import { newWorkDirPath, WORK_DIR_OWNER_FILE } from './work-dir.ts';
 
 export interface LocalStackOptions {
   runId: string;
@@ -53,6 +56,7 @@ export class LocalStack implements Stack {
   private proxy: ChildService | undefined;
   private services: ChildService[] = [];
   private balancer: Balancer | undefined;
+  private watchdog: StackWatchdog | undefined;
   private ep: StackEndpoints | undefined;
   private readonly ownerPassword = newPassword('owner');
   private readonly writerPassword = newPassword('writer');
@@ -79,11 +83,30 @@ export class LocalStack implements Stack {
         });
       }
     }
-    const workDir = await mkdtemp(path.join(tmpdir(), `auditchaos-${this.runId}-`));
-    // PostgreSQL may run as an unprivileged user (as root, initdb refuses): it must reach pg/ inside.
-    await chmod(workDir, 0o711);
+    // Crash hygiene (DESIGN, "Crash hygiene"): the state file names the work dir before it exists,
+    // and the watchdog runs before any child starts, so that nothing this stack starts outlives a
+    // CLI that dies (SIGKILL included) unless detach() disarmed it.
+    const workDir = newWorkDirPath(this.runId);
     this.workDir = workDir;
     await this.state.update((s) => s.dirs.push(workDir));
+    await mkdir(workDir, { mode: 0o700 });
+    // PostgreSQL may run as an unprivileged user (as root, initdb refuses): it must reach pg/ inside.
+    await chmod(workDir, 0o711);
+    await writeFile(
+      path.join(workDir, WORK_DIR_OWNER_FILE),
+      JSON.stringify({ runId: this.runId, cliPid: process.pid, stateFile: this.state.file }),
+    );
+    const watchdog = StackWatchdog.start({
+      tag: this.runId,
+      workDir,
+      stateFile: this.state.file,
+      logFile: path.join(workDir, 'watchdog.log'),
+    });
+    this.watchdog = watchdog;
+    if (watchdog.pid !== undefined) {
+      const pid = watchdog.pid;
+      await this.state.update((s) => s.pids.push({ pid, role: 'watchdog', group: false }));
+    }
     signal?.throwIfAborted();
 
     this.log('starting PostgreSQL and the built-in proxy (local)');
@@ -93,6 +116,7 @@ export class LocalStack implements Stack {
       label: 'built-in proxy',
       args: ['proxy', '--host', '127.0.0.1', '--port', String(proxyPort)],
       readyUrl: `${proxyUrl}/version`,
+      env: { [STACK_TAG_VAR]: this.runId },
       logFile: path.join(workDir, 'proxy.log'),
       onSpawn: (pid) => void this.state.update((s) => s.pids.push({ pid, role: 'proxy', group: true })),
     });
@@ -145,6 +169,7 @@ export class LocalStack implements Stack {
     // Connection strings carry passwords: they go to the child in its environment, never on its
     // command line, where any local user reads them with `ps`.
     const serviceEnv = {
+      [STACK_TAG_VAR]: this.runId,
       DATABASE_URL: `postgres://${WRITER_ROLE}:${this.writerPassword}@${writerHostPort}/${DB_NAME}`,
       ADMIN_DATABASE_URL: postgres.url(DB_NAME),
       AUDITLOG_OWNER_PASSWORD: this.ownerPassword,
@@ -314,12 +339,14 @@ export class LocalStack implements Stack {
   async detach(): Promise<void> {
     if (this.balancer)
       this.log('note: the replica balancer runs inside this process and stops when it exits');
-    for (const s of this.services) s.detach();
-    this.proxy?.detach();
-    this.postgres?.detach();
     await this.state.update((s) => {
       s.detached = true;
     });
+    await this.watchdog?.disarm();
+    this.watchdog = undefined;
+    for (const s of this.services) s.detach();
+    this.proxy?.detach();
+    this.postgres?.detach();
   }
 
   async down(): Promise<void> {
@@ -336,6 +363,9 @@ export class LocalStack implements Stack {
     await attempt(() => this.proxy?.stop());
     await attempt(() => this.postgres?.dispose());
     if (this.workDir) await attempt(() => rm(this.workDir as string, { recursive: true, force: true }));
+    // Disarmed last: a CLI that dies during the teardown leaves the rest of it to the watchdog.
+    await attempt(() => this.watchdog?.disarm());
+    this.watchdog = undefined;
     this.services = [];
     this.proxy = undefined;
     this.postgres = undefined;
