@@ -14,7 +14,7 @@ export interface ChartOptions {
   height?: number;
 }
 
-function faultBands(faults: FaultRecord[], endS: number) {
+export function faultBands(faults: FaultRecord[], endS: number) {
   const kinds = [...new Set(faults.map((f) => f.kind))];
   return faults
     .filter((f) => f.startedAt !== undefined)
@@ -40,7 +40,7 @@ function loadEcharts(): typeof Echarts {
   return echarts;
 }
 
-function render(option: Echarts.EChartsCoreOption, opts: ChartOptions): string {
+export function render(option: Echarts.EChartsCoreOption, opts: ChartOptions): string {
   const chart = loadEcharts().init(null, null, {
     renderer: 'svg',
     ssr: true,
@@ -55,7 +55,7 @@ function render(option: Echarts.EChartsCoreOption, opts: ChartOptions): string {
   }
 }
 
-function baseOption(report: Report, yName: string, narrow: boolean) {
+export function baseOption(report: Report, yName: string, narrow: boolean) {
   // the x axis is the workload's seconds (series t), not the whole run with stack-up and scan
   const lastT = report.series.reduce((m, p) => Math.max(m, p.t + 1), 0);
   const lastFault = report.faults.reduce(

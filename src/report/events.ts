@@ -12,6 +12,7 @@ export type PhaseName =
   | 'workload'
   | 'heal'
   | 'recovery'
+  | 'visibility'
   | 'tamper'
   | 'scan'
   | 'report'

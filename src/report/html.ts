@@ -29,6 +29,13 @@ import {
 import type { RenderOptions } from './json.ts';
 import type { Report } from './model.ts';
 import { redactDeep, redactSecrets } from './redact.ts';
+import {
+  VISIBILITY_COLUMNS,
+  visibilityHistogramSvg,
+  visibilityLagChartSvg,
+  visibilityRows,
+  visibilitySentence,
+} from './visibility.ts';
 
 export function escapeHtml(v: unknown): string {
   return String(v ?? '')
@@ -197,6 +204,25 @@ export function renderHtml(input: Report, opts: RenderOptions = {}): string {
     S.push(
       r.driver?.fellBehind ? `<p><strong>${e(driver)}.</strong></p>` : `<p class="muted">${e(driver)}.</p>`,
     );
+
+  if (r.visibility) {
+    const v = r.visibility;
+    S.push('<h2 id="visibility">Visibility</h2>', `<p>${e(visibilitySentence(v))}.</p>`);
+    if (v.points.length > 0)
+      S.push(
+        `<figure>${inlineSvg(visibilityLagChartSvg(r), 'visibility lag per followed event, fault windows shaded', 'vis')}` +
+          '<figcaption>Time from each followed ack to the first read that found it (at the ack time, s); delayed events at their proven lag; shaded bands are fault windows.</figcaption></figure>',
+        `<figure>${inlineSvg(visibilityHistogramSvg(r), 'distribution of the visibility lag', 'vish')}` +
+          '<figcaption>Distribution of the lag as read.</figcaption></figure>',
+      );
+    S.push(
+      table(
+        VISIBILITY_COLUMNS,
+        visibilityRows(v).map((row) => row.map(e)),
+        [1, 2, 3, 4],
+      ),
+    );
+  }
 
   S.push('<h2 id="faults">Faults</h2>');
   if (r.faults.length === 0) S.push('<p class="muted">No faults were planned.</p>');

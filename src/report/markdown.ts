@@ -21,6 +21,7 @@ import {
 import type { RenderOptions } from './json.ts';
 import type { Report } from './model.ts';
 import { redactDeep, redactSecrets } from './redact.ts';
+import { histogramRows, VISIBILITY_COLUMNS, visibilityRows, visibilitySentence } from './visibility.ts';
 import { visibleLines } from './visible.ts';
 
 /** Findings listed per kind in md and html; report.json always has all of them. */
@@ -107,6 +108,13 @@ export function renderMarkdown(input: Report, opts: RenderOptions = {}): string 
   if (driver) L.push(r.driver?.fellBehind ? `**${driver}.**` : `${driver}.`, '');
   if (r.timings.phases.length) {
     L.push(`Phases: ${r.timings.phases.map(formatPhase).join(', ')}.`, '');
+  }
+
+  if (r.visibility) {
+    const v = r.visibility;
+    L.push('## Visibility', '', `${visibilitySentence(v)}.`, '');
+    L.push(...table(VISIBILITY_COLUMNS, visibilityRows(v)), '');
+    L.push(...table(['lag as read', 'events'], histogramRows(v)), '');
   }
 
   L.push('## Faults', '');

@@ -143,6 +143,45 @@ export const thresholdResultSchema = z.strictObject({
     .meta({ description: 'how to read the result: why it was not checked, what "actual" means' }),
 });
 
+const lagPercentiles = z.strictObject({ p50: nullableMs, p90: nullableMs, p99: nullableMs, max: nullableMs });
+
+export const visibilitySchema = z.strictObject({
+  via: z.enum(['api', 'source']),
+  sample: z.number().min(0).max(1).meta({ description: 'share of acknowledged events followed' }),
+  pollMs: ms,
+  timeoutMs: ms,
+  limitMs: ms.meta({ description: 'expect.visibility.max: a later event is delayed' }),
+  offered: count.meta({ description: 'acknowledged writes the reader was offered' }),
+  followed: count.meta({ description: 'of those, followed (sampled, plus the last ack)' }),
+  fates: z.strictObject({
+    seen: count.meta({ description: 'found by the reader during the run' }),
+    'seen-at-scan': count.meta({ description: 'found only by the final scan, after the reader gave up' }),
+    missing: count.meta({ description: 'absent from the final scan too (counted as missing)' }),
+    unresolved: count.meta({ description: 'never found, and the scan could not tell' }),
+    unproven: count.meta({ description: 'found only at the scan, no read proved it late' }),
+  }),
+  readErrors: count.meta({ description: 'reads that failed (they prove nothing either way)' }),
+  lag: lagPercentiles.meta({ description: 'ack to the first read that found it (as a reader saw it)' }),
+  proven: lagPercentiles.meta({
+    description: 'ack to the last read that did not find it (a lower bound; findings and thresholds use it)',
+  }),
+  histogram: z
+    .array(z.strictObject({ le: ms.nullable(), count }))
+    .meta({ description: 'lag as read, by bucket (upper bound in ms; null: above the last)' }),
+  points: z
+    .array(
+      z.strictObject({
+        t: msSinceStart.meta({ description: 'the ack' }),
+        lagMs: ms.optional(),
+        provenMs: ms,
+        atScan: z.boolean().optional(),
+        delayed: z.boolean().optional(),
+      }),
+    )
+    .meta({ description: 'lag over time (at most 2000 points; every delayed one kept)' }),
+  notChecked: z.string().optional(),
+});
+
 export const reportSchema = z
   .strictObject({
     schemaVersion: z.literal(REPORT_SCHEMA_VERSION),
@@ -260,6 +299,9 @@ export const reportSchema = z
         description:
           'liveness after the faults; null when the scenario has no fault or the run stopped first',
       }),
+    visibility: visibilitySchema.nullable().optional().meta({
+      description: 'with workload.visibility: the visibility lag of the followed events; absent otherwise',
+    }),
     findings: z.array(findingSchema),
     canaries: z
       .strictObject({ planted: count, caught: count, missed: z.array(z.string()) })

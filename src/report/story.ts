@@ -219,6 +219,8 @@ const KIND_SENTENCE: Record<string, (n: number) => string> = {
     `${n} ${n === 1 ? 'entry' : 'entries'} in the log ${n === 1 ? 'was' : 'were'} never acknowledged as written`,
   rollback: (n) => `the log rolled back ${n} ${n === 1 ? 'time' : 'times'} behind a published checkpoint`,
   'tamper-undetected': (n) => `${n} tampering ${n === 1 ? 'change went' : 'changes went'} unnoticed`,
+  delayed: (n) =>
+    `${n} acknowledged ${n === 1 ? 'event was' : 'events were'} readable only later than expect.visibility.max`,
 };
 
 /**

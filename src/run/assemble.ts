@@ -17,6 +17,7 @@ import type { TamperRecord } from '../tamper/probes.ts';
 import { judgeDriver, type WorkloadResult } from '../workload/index.ts';
 import type { RecoveryEvidence, RunEvidence } from './evidence.ts';
 import { evaluate, type RecoveryInput, type ThresholdResult, type Verdict } from './verdict.ts';
+import { runVisibility } from './visibility.ts';
 
 export interface Assembled {
   report: Report;
@@ -210,12 +211,15 @@ export function assemble(ev: RunEvidence): Assembled {
     ...withFaultEvidence(scan?.findings ?? [], [...(w?.ops ?? []), ...ev.recoveryOps], ev.faults),
     ...tamper.findings,
   ];
+  const visibility = runVisibility(ev, ev.faults);
+  if (visibility) findings.push(...withFaultEvidence(visibility.findings, w?.ops ?? [], ev.faults));
   const counts = emptyCounts();
   const countsBefore = emptyCounts();
   if (scan) {
     addCounts(counts, scan.counts);
     addCounts(countsBefore, scan.countsBefore);
   }
+  if (visibility) counts.delayed += visibility.judgement.delayed;
   addCounts(counts, tamper.counts);
   addCounts(countsBefore, tamper.countsBefore);
 
@@ -258,6 +262,7 @@ export function assemble(ev: RunEvidence): Assembled {
     },
     interrupted,
     ...(driver?.reason ? { driverBehind: driver.reason } : {}),
+    ...(visibility ? { visibility: visibility.verdict } : {}),
   });
 
   const codes: number[] = [exitCodeOf({ verdict: verdict.status })];
@@ -355,6 +360,7 @@ export function assemble(ev: RunEvidence): Assembled {
             afterHeal: afterHeal(w, ev.recovery.lastHealAt),
           }
         : null,
+    ...(visibility ? { visibility: visibility.report } : {}),
     findings,
     canaries: scan?.canaries
       ? { planted: scan.canaries.planted, caught: scan.canaries.caught, missed: scan.canaries.missed }

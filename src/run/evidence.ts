@@ -10,6 +10,7 @@ import type { LoadedScenario } from '../scenario/read.ts';
 import type { RuntimeKind } from '../stack/types.ts';
 import type { TamperRecord } from '../tamper/probes.ts';
 import type { WorkloadResult } from '../workload/index.ts';
+import type { VisibilityEvidence } from '../workload/visibility-reader.ts';
 import type { ScanStepResult } from './scan-step.ts';
 
 /** One sample of the service's health check (ms on the workload clock). */
@@ -79,6 +80,8 @@ export interface RunEvidence {
   /** Writes the recovery check sent after the workload (part of the ledger, not of availability). */
   recoveryOps: WorkloadResult['ops'];
   tamper: TamperRecord[];
+  /** With workload.visibility: what the reader saw of the acknowledged events it followed. */
+  visibility?: VisibilityEvidence;
   /** The scan that judges the run: before any tamper probe ran. */
   scan?: ScanStepResult;
   /** With tamper probes: the scan after them; its new findings are the probes' evidence. */

@@ -17,6 +17,7 @@ import type { RuntimeChoice, RuntimeSource } from '../stack/select.ts';
 import type { RuntimeKind, Stack, StackEndpoints } from '../stack/types.ts';
 import type { TamperContext, TamperRecord } from '../tamper/probes.ts';
 import type { RunWorkloadOptions, WorkloadResult } from '../workload/index.ts';
+import type { VisibilityProbe } from '../workload/visibility-reader.ts';
 import type { LogBaseline } from './evidence.ts';
 import type { ScanStepOptions, ScanStepResult } from './scan-step.ts';
 
@@ -57,6 +58,8 @@ export interface RunPorts {
     /** Removes a file if it is there. */
     remove(file: string): Promise<void>;
   };
+  /** The read path the visibility reader asks (workload.visibility.via), on the given clock. */
+  visibilityProbe(scenario: Scenario, endpoints: StackEndpoints, clock: () => number): VisibilityProbe;
   /** Monotonic ms. */
   clock(): number;
   now(): Date;
@@ -80,6 +83,7 @@ export async function defaultPorts(env: NodeJS.ProcessEnv = process.env): Promis
     faultState,
     command,
     state,
+    visibility,
   ] = await Promise.all([
     import('../stack/factory.ts'),
     import('../chaos/toxiproxy-faults.ts'),
@@ -94,6 +98,7 @@ export async function defaultPorts(env: NodeJS.ProcessEnv = process.env): Promis
     import('../stack/fault-state.ts'),
     import('../chaos/command-fault.ts'),
     import('../stack/state.ts'),
+    import('../workload/visibility-probes.ts'),
   ]);
   return {
     chooseRuntime: (r, source) => factory.chooseRuntime(r, env, source),
@@ -121,6 +126,7 @@ export async function defaultPorts(env: NodeJS.ProcessEnv = process.env): Promis
       removeIfEmpty: (dir) => rmdir(dir).catch(() => undefined),
       remove: (file) => rm(file, { force: true }),
     },
+    visibilityProbe: (scenario, ep, clock) => visibility.probeFor(scenario, ep, clock),
     clock: () => performance.now(),
     now: () => new Date(),
     randomSeed: () => Math.floor(Math.random() * 2 ** 31),

@@ -34,6 +34,7 @@ import type { RuntimeName } from '../scenario/vocabulary.ts';
 import { sleep } from '../sleep.ts';
 import type { Stack, StackEndpoints } from '../stack/types.ts';
 import type { WorkloadResult } from '../workload/index.ts';
+import { startVisibilityReader, type VisibilityReader } from '../workload/visibility-reader.ts';
 import { assemble, describeFailure } from './assemble.ts';
 import type { HealthSample, RecoveryEvidence, RunEvidence } from './evidence.ts';
 import { defaultPorts, type RunPorts } from './ports.ts';
@@ -134,6 +135,13 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
   let endpoints: StackEndpoints | undefined;
   let wclock = () => ports.clock() - tRun; // replaced by the workload clock once it starts
   const ledger = (): LedgerOp[] => [...(ev.workload?.ops ?? []), ...ev.recoveryOps];
+  // workload.visibility: follows acked events from the workload's start until just before the scan.
+  let reader: VisibilityReader | undefined;
+  const finishReader = async (stop: AbortSignal) => {
+    const r = reader;
+    reader = undefined;
+    if (r) ev.visibility = await r.finish(lastAck(ledger()), stop);
+  };
 
   try {
     const choice = await ports.chooseRuntime(
@@ -195,6 +203,13 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     ev.recovery = await waitForRecovery(ep);
     closePhase();
     signal.throwIfAborted();
+
+    if (reader) {
+      phase('visibility', 'waiting for the followed events to become readable');
+      await finishReader(signal);
+      closePhase();
+      signal.throwIfAborted();
+    }
 
     phase('scan');
     ev.scan = await ports.scan({
@@ -274,6 +289,8 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     }
   }
 
+  // A run cut short still closes the reader's connections.
+  await finishReader(AbortSignal.abort()).catch(() => undefined);
   // Whatever happened: logs, the stack down (or kept), the history, then the verdict.
   let keptStack: RunOutcome['keptStack'];
   if (stack) {
@@ -412,6 +429,16 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     });
     // Awaited below, after the writers; handled now so that an early rejection is not "unhandled".
     timeline.catch(() => undefined);
+    const vis = scenario.workload.visibility;
+    if (vis)
+      reader = startVisibilityReader({
+        spec: vis,
+        seed,
+        probe: ports.visibilityProbe(scenario, ep, wclock),
+        clock: wclock,
+        signal: runAbort.signal,
+      });
+    const following = reader;
     try {
       const w = await ports
         .runWorkload({
@@ -420,6 +447,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
           seed,
           clock: wclock,
           signal: runAbort.signal,
+          ...(following ? { onOp: (op: LedgerOp) => following.offer(op) } : {}),
           onSecond: (s) => {
             totals.attempted += s.ok + s.errors + s.indeterminate;
             totals.ok += s.ok;
@@ -548,6 +576,13 @@ function incompleteNote(runId: string, startedAt: Date): string {
     'stopped before it wrote its report: the CLI was killed, or is still running.\n' +
     'Nothing in this folder is a verdict. `auditchaos down` takes down what the run left.\n'
   );
+}
+
+/** The last acknowledged write (by ack time): the visibility reader always follows it. */
+function lastAck(ops: readonly LedgerOp[]): LedgerOp | undefined {
+  let last: LedgerOp | undefined;
+  for (const o of ops) if (o.outcome === 'ok' && (!last || o.completedAt >= last.completedAt)) last = o;
+  return last;
 }
 
 function signalName(signal: AbortSignal): string {

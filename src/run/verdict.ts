@@ -38,6 +38,14 @@ export interface RecoveryInput {
   reason?: string;
 }
 
+/** With workload.visibility: src/run/visibility.ts. */
+export interface VisibilityInput {
+  delayed: number;
+  notChecked?: string;
+  proven: { p50: number | null; p99: number | null };
+  limits: { maxMs: number; p50Ms?: number; p99Ms?: number };
+}
+
 export interface VerdictInput {
   expect: Scenario['expect'];
   /** Findings of this run, by kind, every one counted. */
@@ -66,6 +74,8 @@ export interface VerdictInput {
   interrupted?: boolean;
   /** The load driver fell behind its schedule: availability and latency measure it, not the service. */
   driverBehind?: string;
+  /** Undefined when the scenario follows no event (the `delayed` invariant is then not part of the run). */
+  visibility?: VisibilityInput;
 }
 
 /** Which check produces the findings an invariant counts: a check that did not run cannot pass it. */
@@ -73,6 +83,7 @@ function notCheckedBecause(input: VerdictInput, check: string): string | undefin
   const given = input.notChecked?.[check];
   if (given !== undefined) return given;
   if (check === 'tamper') return undefined;
+  if (check === 'visibility' && input.visibility?.notChecked) return input.visibility.notChecked;
   if (!input.scanned) return 'the scan did not run';
   if (input.scanError !== undefined) return 'the log could not be read to the end';
   return input.checksNotRun.find((c) => c.name === check)?.reason;
@@ -81,7 +92,8 @@ function notCheckedBecause(input: VerdictInput, check: string): string | undefin
 export function evaluate(input: VerdictInput): { thresholds: ThresholdResult[]; verdict: Verdict } {
   const thresholds: ThresholdResult[] = [];
   const failOnBefore = input.expect.beforeRun === 'fail';
-  for (const { expectKey: key, kind, check } of INVARIANTS) {
+  for (const { expectKey: key, kind, check, optional } of INVARIANTS) {
+    if (optional && check === 'visibility' && !input.visibility) continue;
     const limit = input.expect[key];
     const reason = notCheckedBecause(input, check);
     const actual = input.counts[kind] + (failOnBefore ? (input.countsBefore?.[kind] ?? 0) : 0);
@@ -142,6 +154,7 @@ export function evaluate(input: VerdictInput): { thresholds: ThresholdResult[]; 
       pass: !behind && actual !== undefined && c !== undefined && compare(actual, c),
     });
   }
+  thresholds.push(...visibilityThresholds(input.visibility));
   for (const p of input.tamper) {
     const ok =
       p.outcome === 'refused' ||
@@ -225,4 +238,25 @@ export function evaluate(input: VerdictInput): { thresholds: ThresholdResult[]; 
     thresholds,
     verdict: { status: 'pass', reasons: ['every invariant held and every canary was caught'] },
   };
+}
+
+/** visibility.p50 / visibility.p99: the proven lag's percentiles against the scenario's limits. */
+function visibilityThresholds(v: VisibilityInput | undefined): ThresholdResult[] {
+  if (!v) return [];
+  const out: ThresholdResult[] = [];
+  for (const q of ['p50', 'p99'] as const) {
+    const limit = v.limits[`${q}Ms`];
+    if (limit === undefined) continue;
+    const actual = v.notChecked ? null : v.proven[q];
+    out.push({
+      name: `visibility.${q}`,
+      expected: `<= ${formatDuration(limit)}`,
+      actual,
+      pass: actual !== null && actual <= limit,
+      ...(actual === null
+        ? { display: `not checked: ${v.notChecked ?? 'no followed event was found'}` }
+        : { display: `${formatDuration(Math.round(actual))} (proven lag)` }),
+    });
+  }
+  return out;
 }

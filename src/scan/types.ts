@@ -122,6 +122,7 @@ export const SEVERITY: Record<FindingKind, Severity> = {
   'tamper-undetected': 'violation',
   'tamper-detected': 'warning',
   indeterminate: 'info',
+  delayed: 'violation',
 };
 
 export interface Finding {

@@ -4,6 +4,7 @@
  * Durations parse to milliseconds, rates to operations per second.
  */
 import { z } from 'zod';
+import { DEFAULT_VISIBILITY_MAX_MS } from '../scan/checks/visibility.ts';
 import {
   DURATION_HINT,
   formatDuration,
@@ -279,6 +280,38 @@ const scanSourceSchema = z.discriminatedUnion('kind', [
 
 const countLimit = z.int().min(0);
 
+const positiveDuration = (what: string) =>
+  duration.refine((v) => v > 0, { message: `${what} must be more than 0 ms` });
+
+/** The visibility reader (src/workload/visibility-reader.ts): follows acked events on the read path. */
+const visibilitySchema = z
+  .strictObject({
+    sample: z.number().gt(0).max(1).default(0.1).meta({
+      description: 'share of acknowledged events the reader follows (0..1; the last ack is always followed)',
+    }),
+    via: z.enum(['api', 'source']).default('api').meta({
+      description:
+        "api: GET the service's read endpoint (workload.visibility.path); source: query scan.source (postgres) by event id",
+    }),
+    path: z
+      .string()
+      .startsWith('/')
+      .refine((p) => p.includes('{eventId}'), { message: 'the read path must contain {eventId}' })
+      .default('/events/{eventId}')
+      .meta({ description: 'via api: the read path; 200 means found, 404 not (yet) there' }),
+    poll: positiveDuration('the poll interval').default(20),
+    timeout: positiveDuration('the visibility timeout').default(30_000).meta({
+      description: 'how long the reader follows one event before it leaves it to the final scan',
+    }),
+    concurrency: z
+      .int()
+      .min(1)
+      .max(256)
+      .default(16)
+      .meta({ description: 'via api: reads in flight at most' }),
+  })
+  .meta({ description: 'follow acknowledged events on the read path and measure their visibility lag' });
+
 export const scenarioSchema = z.strictObject({
   $schema: z.string().optional(),
   version: z.literal(1),
@@ -361,6 +394,7 @@ export const scenarioSchema = z.strictObject({
         }),
       ])
       .prefault({}),
+    visibility: visibilitySchema.optional(),
   }),
   faults: z.array(faultSchema).default([]),
   tamper: z.array(tamperSchema).default([]),
@@ -396,6 +430,20 @@ export const scenarioSchema = z.strictObject({
           max: comparison.optional(),
         })
         .optional(),
+      delayed: countLimit.default(0).meta({
+        description:
+          'how many sampled events may become readable later than visibility.max (with workload.visibility)',
+      }),
+      visibility: z
+        .strictObject({
+          max: duration.default(DEFAULT_VISIBILITY_MAX_MS).meta({
+            description: 'an acknowledged event first readable later than this after its ack is `delayed`',
+          }),
+          p50: duration.optional(),
+          p99: duration.optional(),
+        })
+        .optional()
+        .meta({ description: 'limits on the visibility lag (ack to first read that finds the event)' }),
     })
     .prefault({}),
   report: z
@@ -512,7 +560,40 @@ export function crossFieldProblems(raw: unknown): { path: PropertyKey[]; message
   if (runtime === 'external' && stack.external === undefined) {
     add(['stack', 'runtime'], 'runtime external needs stack.external with the toxiproxy and service URLs');
   }
+  problems.push(...visibilityProblems(root, ms));
   return problems;
+}
+
+/** workload.visibility: a source the reader can query, and a timeout longer than the limit it judges. */
+function visibilityProblems(
+  root: Record<string, unknown>,
+  ms: (v: unknown) => number | undefined,
+): { path: PropertyKey[]; message: string }[] {
+  const workload = root.workload as Record<string, unknown> | undefined;
+  const vis = workload?.visibility as Record<string, unknown> | undefined;
+  if (vis === null || typeof vis !== 'object') return [];
+  const out: { path: PropertyKey[]; message: string }[] = [];
+  const source = ((root.scan as Record<string, unknown> | undefined)?.source ?? {}) as Record<
+    string,
+    unknown
+  >;
+  const kind = source.kind ?? 'postgres';
+  if (vis.via === 'source' && kind !== 'postgres')
+    out.push({
+      path: ['workload', 'visibility', 'via'],
+      message: `via: source queries the log by event id, which only a postgres scan.source allows (it is ${String(kind)}); use via: api`,
+    });
+  const expectVis = (root.expect as Record<string, unknown> | undefined)?.visibility as
+    | Record<string, unknown>
+    | undefined;
+  const max = expectVis?.max === undefined ? DEFAULT_VISIBILITY_MAX_MS : ms(expectVis.max);
+  const timeout = vis.timeout === undefined ? 30_000 : ms(vis.timeout);
+  if (max !== undefined && timeout !== undefined && timeout <= max)
+    out.push({
+      path: ['workload', 'visibility', 'timeout'],
+      message: `the reader's timeout (${formatDuration(timeout)}) must be longer than expect.visibility.max (${formatDuration(max)}), or a late event could never be told from a lost one`,
+    });
+  return out;
 }
 
 /** stack.services: one service role, at most one database; `down` faults name a declared service. */

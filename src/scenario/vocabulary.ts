@@ -10,6 +10,7 @@ export const FLAW_MODES = [
   'api-delete',
   'stale-head-cache',
   'crash-on-db-error',
+  'late-visible',
 ] as const;
 export type FlawMode = (typeof FLAW_MODES)[number];
 
@@ -23,6 +24,7 @@ export const FINDING_KINDS = [
   'tamper-undetected',
   'tamper-detected',
   'indeterminate',
+  'delayed',
 ] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 
@@ -34,7 +36,8 @@ export type ExpectCountKey =
   | 'duplicates'
   | 'unexpected'
   | 'rollback'
-  | 'tamperUndetected';
+  | 'tamperUndetected'
+  | 'delayed';
 
 /**
  * The invariants a run checks: the violation kinds of the finding taxonomy (DESIGN.md), each with
@@ -45,6 +48,8 @@ export interface InvariantSpec {
   title: string;
   check: string;
   expectKey: ExpectCountKey;
+  /** Checked only when the scenario asks for it (its check has its own block); no row otherwise. */
+  optional?: boolean;
 }
 
 export const INVARIANTS: readonly InvariantSpec[] = [
@@ -79,6 +84,13 @@ export const INVARIANTS: readonly InvariantSpec[] = [
     title: 'every successful tamper probe was detected',
     check: 'tamper',
     expectKey: 'tamperUndetected',
+  },
+  {
+    kind: 'delayed',
+    title: 'every acknowledged event became readable within expect.visibility.max',
+    check: 'visibility',
+    expectKey: 'delayed',
+    optional: true,
   },
 ];
 

@@ -23,6 +23,8 @@ export const FLAW_DESCRIPTIONS: Record<FlawMode, string> = {
   'api-delete': 'DELETE /events/{event_id} removes the entry (a "purge" endpoint), and the schema lets it',
   'crash-on-db-error':
     'exits on its first database error once it is serving (no reconnect, no supervisor), so a database outage leaves the log service dead after the database is back',
+  'late-visible':
+    'acknowledges a write once it is in an in-memory queue and appends it about a second later (AUDITLOG_LATE_VISIBLE_MS), holding the queue while the database is unreachable, so an acknowledged event is not readable for a while (longer during an outage)',
   'stale-head-cache':
     'keeps the head (seq, hash) in memory and updates it before commit, so a failed commit, a restored database or a second replica makes later appends break the chain',
 };

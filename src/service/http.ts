@@ -4,6 +4,7 @@ import type { FlawMode } from './flaws.ts';
 import type { CheckpointSigner } from './signing.ts';
 import {
   AppendConflictError,
+  type AppendResult,
   type AuditStore,
   DbRejectedError,
   DbUnavailableError,
@@ -26,6 +27,8 @@ export interface ApiDeps {
   onDbError?: (e: Error) => void;
   /** Path of the health check; default /health (a foreign stack's tests serve /healthz). */
   healthPath?: string;
+  /** What POST /events appends through; default the store (the late-visible flaw queues instead). */
+  appender?: { append(ev: NewEvent): Promise<AppendResult> };
 }
 
 class HttpError extends Error {
@@ -115,7 +118,7 @@ export function createHandler(deps: ApiDeps): (req: IncomingMessage, res: Server
         const ev = parseNewEvent(await readJson(req));
         if (typeof ev === 'string') throw new HttpError(400, ev);
         requireReady();
-        const r = await deps.store.append(ev);
+        const r = await (deps.appender ?? deps.store).append(ev);
         const e = r.entry;
         return send(res, r.status, {
           seq: e.seq,

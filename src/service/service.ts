@@ -9,6 +9,7 @@ import { EnvironmentError } from '../errors.ts';
 import { redactUrl } from '../redact-url.ts';
 import type { FlawMode } from './flaws.ts';
 import { createHandler } from './http.ts';
+import { LATE_VISIBLE_DEFAULT_MS, LateVisibleQueue } from './late-visible.ts';
 import { migrate } from './migrate.ts';
 import { CheckpointSigner } from './signing.ts';
 import { AuditStore } from './store.ts';
@@ -31,6 +32,8 @@ export interface ServiceOptions {
   poolSize?: number;
   signal?: AbortSignal;
   log?: (line: string) => void;
+  /** late-visible: ms between the ack and the append (default LATE_VISIBLE_DEFAULT_MS). */
+  lateVisibleMs?: number;
   /** The service gave up (the crash-on-db-error flaw): the process hosting it should exit non-zero. */
   onFatal?: (reason: string) => void;
 }
@@ -57,6 +60,9 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     log,
   });
 
+  const late = flaws.includes('late-visible')
+    ? new LateVisibleQueue(store, opts.lateVisibleMs ?? LATE_VISIBLE_DEFAULT_MS, log)
+    : undefined;
   const stop = new AbortController();
   let notReady: string | undefined = opts.adminUrl ? 'schema migration has not completed yet' : undefined;
   let crashed = false;
@@ -76,6 +82,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       notReady: () => notReady,
       log,
       ...(onDbError ? { onDbError } : {}),
+      ...(late ? { appender: late } : {}),
       ...(opts.healthPath ? { healthPath: opts.healthPath } : {}),
     }),
   );
@@ -143,6 +150,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       await closed;
       clearTimeout(force);
       await migrating;
+      await late?.close();
       await store.close();
     })();
     return closing;

@@ -220,6 +220,15 @@ export function fakePorts(over: Partial<RunPorts> = {}, stackOver: Partial<Stack
       removeIfEmpty: async () => undefined,
       remove: async () => undefined,
     },
+    // Every followed event is found at the first read.
+    visibilityProbe: (_s, _e, clock) => ({
+      read: async (ids) => {
+        log.calls.push('visibility-read');
+        const t = clock();
+        return new Map(ids.map((id) => [id, { state: 'found' as const, sentAt: t, answeredAt: t }]));
+      },
+      close: async () => undefined,
+    }),
     clock: () => performance.now(),
     now: () => new Date('2026-12-02T00:00:00Z'),
     randomSeed: () => 7,

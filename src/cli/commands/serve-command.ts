@@ -8,6 +8,7 @@ import {
   parseFlaws,
   startService,
 } from '../../service/index.ts';
+import { lateVisibleDelay } from '../../service/late-visible.ts';
 import type { RegisterCommand } from '../context.ts';
 
 interface ServeFlags {
@@ -75,6 +76,7 @@ export const registerServe: RegisterCommand = (program, ctx) => {
         signingKeyPath: flags.signingKey ?? env.AUDITLOG_SIGNING_KEY,
         dbTimeoutMs,
         ...(env.AUDITLOG_HEALTH_PATH ? { healthPath: env.AUDITLOG_HEALTH_PATH } : {}),
+        lateVisibleMs: lateVisibleDelay(env.AUDITLOG_LATE_VISIBLE_MS),
         ownerPassword: flags.ownerPassword ?? env.AUDITLOG_OWNER_PASSWORD ?? DEFAULT_OWNER_PASSWORD,
         writerPassword: flags.writerPassword ?? env.AUDITLOG_WRITER_PASSWORD ?? DEFAULT_WRITER_PASSWORD,
         signal: ctx.signal,
