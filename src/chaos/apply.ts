@@ -1,14 +1,20 @@
 /** Turns a scenario fault into actions on the stack or the proxies; returns its heal. */
 import type { Fault } from '../scenario/schema.ts';
 import type { Stack } from '../stack/types.ts';
+import { applyClockFault, type ClockFaultDeps } from './clock-fault.ts';
 import { applyCommandFault, type CommandFaultDeps } from './command-fault.ts';
 import type { Heal, NetworkFaults } from './toxiproxy-faults.ts';
 
 export interface FaultTargets {
   network: NetworkFaults;
-  stack: Pick<Stack, 'dbFault' | 'dbRecover' | 'serviceFault' | 'serviceRecover' | 'fault' | 'recover'>;
+  stack: Pick<
+    Stack,
+    'dbFault' | 'dbRecover' | 'serviceFault' | 'serviceRecover' | 'fault' | 'recover' | 'clock'
+  >;
   /** `command` faults: where pending heals are recorded, how commands run, where output goes. */
   commands?: CommandFaultDeps;
+  /** `clock` faults: how long to wait for a clock to show its step; the measurements go to onOutput. */
+  clock?: ClockFaultDeps;
 }
 
 export async function applyFault(f: Fault, id: string, t: FaultTargets): Promise<Heal> {
@@ -57,6 +63,11 @@ export async function applyFault(f: Fault, id: string, t: FaultTargets): Promise
     }
     case 'command':
       return applyCommandFault(f, id, t.commands);
+    case 'clock':
+      return applyClockFault(f, t.stack.clock, {
+        ...(t.commands?.onOutput ? { onOutput: t.commands.onOutput } : {}),
+        ...t.clock,
+      });
     case 'down': {
       const { target, mode, replica } = f;
       await t.stack.fault(target, mode, replica);

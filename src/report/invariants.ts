@@ -26,11 +26,11 @@ export interface InvariantResult {
 }
 
 export function invariantResults(report: Report): InvariantResult[] {
-  // An optional invariant (delayed) is a row only in runs that checked it (it has a threshold).
-  const asked = INVARIANTS.filter(
-    (spec) => !spec.optional || report.thresholds.some((t) => t.name === spec.expectKey),
+  // An opt-in invariant (the clock checks) is a row only where the run judged it.
+  const judged = INVARIANTS.filter(
+    (spec) => !spec.optIn || report.thresholds.some((t) => t.name === spec.expectKey),
   );
-  return asked.map((spec) => {
+  return judged.map((spec) => {
     const findings = report.findings.filter((f) => f.kind === spec.kind);
     const threshold = report.thresholds.find((t) => t.name === spec.expectKey);
     const allowedNum = threshold ? Number(threshold.expected.replace(/^[<=>\s]+/, '')) : 0;

@@ -9,6 +9,7 @@ import { planFaults } from '../chaos/plan.ts';
 import { ExitCode, exitCodeOf, InterruptedError, isAuditChaosError } from '../errors.ts';
 import type { Report } from '../report/model.ts';
 import { headlineSentences, storyOf } from '../report/story.ts';
+import { clockCheckSettings } from '../scan/checks/clock.ts';
 import { emptyCounts } from '../scan/scan.ts';
 import type { Finding, FindingKind, LedgerOp } from '../scan/types.ts';
 import { FINDING_KINDS, INVARIANTS } from '../scenario/vocabulary.ts';
@@ -263,6 +264,7 @@ export function assemble(ev: RunEvidence): Assembled {
     interrupted,
     ...(driver?.reason ? { driverBehind: driver.reason } : {}),
     ...(visibility ? { visibility: visibility.verdict } : {}),
+    ...(clockCheckSettings(scenario) ? { optInChecks: ['clock'] } : {}),
   });
 
   const codes: number[] = [exitCodeOf({ verdict: verdict.status })];

@@ -134,6 +134,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
   let stack: Stack | undefined;
   let endpoints: StackEndpoints | undefined;
   let wclock = () => ports.clock() - tRun; // replaced by the workload clock once it starts
+  let clockEpochMs: number | undefined; // the workload clock's 0 on the wall clock (clock checks)
   const ledger = (): LedgerOp[] => [...(ev.workload?.ops ?? []), ...ev.recoveryOps];
   // workload.visibility: follows acked events from the workload's start until just before the scan.
   let reader: VisibilityReader | undefined;
@@ -190,6 +191,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     // The workload, the fault timeline and the health samples share one clock, started together.
     ev.workloadStartMs = Math.max(0, at());
     const w0 = ports.clock();
+    clockEpochMs = startedAt.getTime() + (w0 - tRun);
     wclock = () => ports.clock() - w0;
     phase('workload');
     await workloadPhase(ep, network, st);
@@ -221,6 +223,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       seed,
       ...(ev.baseline.lastSeq !== undefined ? { before: { lastSeq: ev.baseline.lastSeq } } : {}),
       keepKeys: scenario.tamper.length > 0,
+      ...(clockEpochMs !== undefined ? { clockEpochMs } : {}),
       saveLogTo: path.join(reportDir, LOG_FILE),
       signal,
       onProgress: (entries) => emit({ type: 'scan-progress', at: at(), entries }),
@@ -256,6 +259,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
             seed,
             ...(ev.baseline.lastSeq !== undefined ? { before: { lastSeq: ev.baseline.lastSeq } } : {}),
             ...(ev.scan.keys ? { against: ev.scan.keys } : {}),
+            ...(clockEpochMs !== undefined ? { clockEpochMs } : {}),
             canaries: false,
             signal,
           })

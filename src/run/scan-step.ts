@@ -7,6 +7,7 @@ import path from 'node:path';
 import { isAuditChaosError, isProgrammingError } from '../errors.ts';
 import { seededRandom, streamOf, uniform } from '../random.ts';
 import { createLogWriter, type LogWriter } from '../report/evidence-files.ts';
+import { clockCheckSettings } from '../scan/checks/clock.ts';
 import { openSource } from '../scan/open-source.ts';
 import { recipeFromSettings } from '../scan/recipe.ts';
 import { emptyCounts, scanEntries, scanLog } from '../scan/scan.ts';
@@ -61,6 +62,8 @@ export interface ScanStepOptions {
   seed: number;
   /** The log's head before the workload: older entries are verified but not this run's. */
   before?: { lastSeq: number };
+  /** Wall-clock ms at the ledger's time 0 (the workload's start): the clock checks' send..ack windows. */
+  clockEpochMs?: number;
   /** Keep every finding's identity in the result (the scan before tamper probes). */
   keepKeys?: boolean;
   /** Report, in `fresh`, the findings that this identity set does not have. */
@@ -183,6 +186,7 @@ export async function scanStep(opts: ScanStepOptions): Promise<ScanStepResult> {
     ...(haveCheckpoints && opts.checkpoints ? { checkpoints: opts.checkpoints } : {}),
     ...(opts.before ? { before: opts.before } : {}),
     ...(opts.maxFindings !== undefined ? { maxFindings: opts.maxFindings } : {}),
+    ...clockOption(scenario, opts.clockEpochMs),
     onFinding,
     signal: opts.signal,
     onProgress: (p) => opts.onProgress?.(p.entries),
@@ -270,6 +274,12 @@ export async function scanStep(opts: ScanStepOptions): Promise<ScanStepResult> {
     canaries,
     durationMs: Math.round(performance.now() - started),
   };
+}
+
+/** The clock checks' settings when the scenario asks for them (src/scan/checks/clock.ts). */
+function clockOption(scenario: Scenario, epochMs: number | undefined) {
+  const settings = clockCheckSettings(scenario);
+  return settings ? { clock: { ...settings, ...(epochMs !== undefined ? { epochMs } : {}) } } : {};
 }
 
 function failed(error: string, started: number): ScanStepResult {

@@ -76,6 +76,8 @@ export interface VerdictInput {
   driverBehind?: string;
   /** Undefined when the scenario follows no event (the `delayed` invariant is then not part of the run). */
   visibility?: VisibilityInput;
+  /** Checks of opt-in invariants (InvariantSpec.optIn) the scenario asked for, e.g. ['clock']. */
+  optInChecks?: readonly string[];
 }
 
 /** Which check produces the findings an invariant counts: a check that did not run cannot pass it. */
@@ -92,8 +94,8 @@ function notCheckedBecause(input: VerdictInput, check: string): string | undefin
 export function evaluate(input: VerdictInput): { thresholds: ThresholdResult[]; verdict: Verdict } {
   const thresholds: ThresholdResult[] = [];
   const failOnBefore = input.expect.beforeRun === 'fail';
-  for (const { expectKey: key, kind, check, optional } of INVARIANTS) {
-    if (optional && check === 'visibility' && !input.visibility) continue;
+  for (const { expectKey: key, kind, check, optIn } of INVARIANTS) {
+    if (optIn && !(check === 'visibility' ? input.visibility : input.optInChecks?.includes(check))) continue;
     const limit = input.expect[key];
     const reason = notCheckedBecause(input, check);
     const actual = input.counts[kind] + (failOnBefore ? (input.countsBefore?.[kind] ?? 0) : 0);

@@ -8,6 +8,7 @@ import { FINDING_KINDS, type FindingKind } from '../scenario/vocabulary.ts';
 import { type ChainCheck, createChainCheck } from './checks/chain.ts';
 import type { Check, Emit } from './checks/check.ts';
 import { createCheckpointCheck } from './checks/checkpoint.ts';
+import { type ClockCheck, type ClockCheckOptions, clockCheckRun, createClockCheck } from './checks/clock.ts';
 import { createDuplicateCheck } from './checks/duplicate.ts';
 import { buildLedger, createLedgerCheck, type Ledger } from './checks/ledger.ts';
 import { createPartialCheck, REQUIRED_FIELDS } from './checks/partial.ts';
@@ -42,6 +43,8 @@ export interface ScanOptions {
   ledger?: Iterable<LedgerOp> | Ledger;
   /** Signed checkpoints observed during the run; enables the checkpoint check. */
   checkpoints?: CheckpointSet;
+  /** Tolerances (and the history's wall-clock start) of the clock checks; absent: they do not run. */
+  clock?: Pick<ClockCheckOptions, 'backwardsMs' | 'windowMs' | 'epochMs'>;
   /** Findings kept in the result (all are counted); default 1000. */
   maxFindings?: number;
   /**
@@ -168,6 +171,11 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
     checks.push(checkpointCheck);
     checksRun.push({ name: 'checkpoint', ran: true });
   } else checksRun.push({ name: 'checkpoint', ran: false, reason: 'no checkpoints given' });
+  let clockCheck: ClockCheck | undefined;
+  if (opts.clock) {
+    clockCheck = createClockCheck(emit, { ...opts.clock, ledger, before: opts.before });
+    checks.push(clockCheck);
+  }
 
   let entries = 0;
   let unreadable = 0;
@@ -215,6 +223,7 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
       }
     }
     for (const c of checks) await c.finish(() => batchesOf(source, signal));
+    if (clockCheck) checksRun.push(clockCheckRun(clockCheck));
   } catch (e) {
     if (signal?.aborted) throw signal.reason ?? e;
     if (isProgrammingError(e) || e instanceof UsageError) throw e;

@@ -123,6 +123,8 @@ export const SEVERITY: Record<FindingKind, Severity> = {
   'tamper-detected': 'warning',
   indeterminate: 'info',
   delayed: 'violation',
+  'clock-backwards': 'violation',
+  'ts-outside-window': 'violation',
 };
 
 export interface Finding {

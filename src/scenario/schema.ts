@@ -36,6 +36,24 @@ const duration = z
   })
   .meta({ description: DURATION_HINT });
 
+/** A signed duration: "-30s" steps a clock back, "+5m" (or "5m") forward. */
+const signedDuration = z
+  .string()
+  .transform((v, ctx) => {
+    const t = v.trim();
+    const sign = t.startsWith('-') ? -1 : 1;
+    const ms = parseDuration(t.replace(/^[-+]\s*/, ''));
+    if (ms === undefined || ms === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${v}" is not a signed non-zero duration such as -30s or +5m`,
+      });
+      return z.NEVER;
+    }
+    return sign * ms;
+  })
+  .meta({ description: 'a signed duration such as -30s (backwards) or +5m (forwards)' });
+
 /** One harness process cannot offer more than this; a higher rate would only hang the run. */
 export const MAX_RATE_PER_SEC = 100_000;
 
@@ -187,6 +205,18 @@ const faultSchema = z.discriminatedUnion('kind', [
       .record(z.string(), z.string())
       .default({})
       .meta({ description: 'extra environment variables both commands see' }),
+  }),
+  z.strictObject({
+    kind: z.literal('clock'),
+    ...faultTiming,
+    target: z.string().min(1).meta({
+      description:
+        'whose clock moves: the audit-log service (auditlog on the reference stack) or the database (postgres), or a service named in stack.services; runs under libfaketime',
+    }),
+    offset: signedDuration.meta({
+      description:
+        'the step for the window: -30s sets the clock 30 s back, +5m 5 min ahead; the heal steps it back to true time',
+    }),
   }),
   z.strictObject({
     kind: z.literal('toxic'),
@@ -414,6 +444,26 @@ export const scenarioSchema = z.strictObject({
       unexpected: countLimit.default(0),
       rollback: countLimit.default(0),
       tamperUndetected: countLimit.default(0),
+      clockBackwards: countLimit.default(0).meta({
+        description: 'clock checks: places where ts goes backwards along seq (beyond expect.clock.backwards)',
+      }),
+      tsOutsideWindow: countLimit.default(0).meta({
+        description: "clock checks: entries whose ts lies outside their writer's send..ack window",
+      }),
+      clock: z
+        .strictObject({
+          backwards: duration.default(0).meta({
+            description: 'how far ts may go back from one seq to a later one before it is a finding',
+          }),
+          window: duration.default(1000).meta({
+            description: "how far outside its writer's send..ack window an entry's ts may lie",
+          }),
+        })
+        .optional()
+        .meta({
+          description:
+            'turns on the clock checks (ts along seq, ts within send..ack); they are on whenever the scenario has a clock fault',
+        }),
       recovery: duration.default(30_000).meta({
         description:
           'after the last fault heals, the service must answer its health check and accept a write within this (a liveness invariant)',
@@ -538,11 +588,16 @@ export function crossFieldProblems(raw: unknown): { path: PropertyKey[]; message
     }
     if (
       runtime === 'external' &&
-      ((kind === 'db-down' && mode !== 'proxy') || kind === 'service-down' || kind === 'down')
+      ((kind === 'db-down' && mode !== 'proxy') ||
+        kind === 'service-down' ||
+        kind === 'down' ||
+        kind === 'clock')
     ) {
       add(
         ['faults', i, 'kind'],
-        'runtime external starts and stops nothing itself: use a `command` fault with your own start and heal commands (kubectl delete pod ..., systemctl kill ...), or db-down with mode: proxy',
+        kind === 'clock'
+          ? 'runtime external cannot move a clock: auditchaos starts no process there to run under libfaketime; use a `command` fault whose start and heal commands step the clock themselves (your faketime file, `date -s` on a test VM)'
+          : 'runtime external starts and stops nothing itself: use a `command` fault with your own start and heal commands (kubectl delete pod ..., systemctl kill ...), or db-down with mode: proxy',
       );
     }
   });
@@ -651,7 +706,7 @@ function servicesProblems(
   faults.forEach((raw, i) => {
     if (raw === null || typeof raw !== 'object') return;
     const f = raw as { kind?: unknown; target?: unknown; replica?: unknown };
-    if (f.kind !== 'down' || typeof f.target !== 'string') return;
+    if ((f.kind !== 'down' && f.kind !== 'clock') || typeof f.target !== 'string') return;
     if (!names.includes(f.target)) {
       problems.push({
         path: ['faults', i, 'target'],

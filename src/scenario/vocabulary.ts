@@ -11,6 +11,7 @@ export const FLAW_MODES = [
   'stale-head-cache',
   'crash-on-db-error',
   'late-visible',
+  'app-clock',
 ] as const;
 export type FlawMode = (typeof FLAW_MODES)[number];
 
@@ -25,6 +26,8 @@ export const FINDING_KINDS = [
   'tamper-detected',
   'indeterminate',
   'delayed',
+  'clock-backwards',
+  'ts-outside-window',
 ] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 
@@ -37,7 +40,9 @@ export type ExpectCountKey =
   | 'unexpected'
   | 'rollback'
   | 'tamperUndetected'
-  | 'delayed';
+  | 'delayed'
+  | 'clockBackwards'
+  | 'tsOutsideWindow';
 
 /**
  * The invariants a run checks: the violation kinds of the finding taxonomy (DESIGN.md), each with
@@ -48,8 +53,11 @@ export interface InvariantSpec {
   title: string;
   check: string;
   expectKey: ExpectCountKey;
-  /** Checked only when the scenario asks for it (its check has its own block); no row otherwise. */
-  optional?: boolean;
+  /**
+   * Judged only when the scenario asks for its check (the clock checks: a clock fault or
+   * expect.clock); otherwise neither a threshold nor a row in the report.
+   */
+  optIn?: true;
 }
 
 export const INVARIANTS: readonly InvariantSpec[] = [
@@ -90,7 +98,21 @@ export const INVARIANTS: readonly InvariantSpec[] = [
     title: 'every acknowledged event became readable within expect.visibility.max',
     check: 'visibility',
     expectKey: 'delayed',
-    optional: true,
+    optIn: true,
+  },
+  {
+    kind: 'clock-backwards',
+    title: 'ts never goes backwards along seq',
+    check: 'clock',
+    expectKey: 'clockBackwards',
+    optIn: true,
+  },
+  {
+    kind: 'ts-outside-window',
+    title: "every entry's ts lies within its writer's send..ack window",
+    check: 'clock',
+    expectKey: 'tsOutsideWindow',
+    optIn: true,
   },
 ];
 

@@ -27,6 +27,8 @@ export const FLAW_DESCRIPTIONS: Record<FlawMode, string> = {
     'acknowledges a write once it is in an in-memory queue and appends it about a second later (AUDITLOG_LATE_VISIBLE_MS), holding the queue while the database is unreachable, so an acknowledged event is not readable for a while (longer during an outage)',
   'stale-head-cache':
     'keeps the head (seq, hash) in memory and updates it before commit, so a failed commit, a restored database or a second replica makes later appends break the chain',
+  'app-clock':
+    "stamps ts from the service's own clock instead of the database's clock_timestamp(), so a step of the service host's clock (NTP, a VM resumed) makes ts go backwards along seq and lie outside the time the write happened",
 };
 
 export function isFlawMode(name: string): name is FlawMode {

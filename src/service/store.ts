@@ -254,6 +254,7 @@ export class AuditStore {
         [ids],
       );
       const row = r.rows[0]!;
+      if (flaws.has('app-clock')) row.now = appClockTs();
       const known = new Map<string, StoredEntry>();
       for (const f of row.found ?? []) if (!known.has(f.event_id)) known.set(f.event_id, toEntry(f));
       let prevSeq = cached ? cached.seq : row.seq === null ? 0 : Number(row.seq);
@@ -361,6 +362,7 @@ export class AuditStore {
         return { status: 200 as const, entry: toEntry(found), settled: Promise.resolve() };
       }
       const h = head.rows[0]!;
+      if (flaws.has('app-clock')) h.now = appClockTs();
       const prevSeq = cached ? cached.seq : h.seq === null ? 0 : Number(h.seq);
       const prevHash = cached ? cached.hash : (h.hash ?? GENESIS_PREV_HASH);
       const seq = h.next !== null ? Number(h.next) : prevSeq + 1;
@@ -476,6 +478,11 @@ function classify(what: string, e: unknown): Error {
     return new DbUnavailableError(`${what}: ${msg}`, { cause: e });
   }
   return e instanceof Error ? e : new Error(msg);
+}
+
+/** app-clock: this process's wall clock, in the reference format (microseconds, as the column keeps). */
+function appClockTs(): string {
+  return new Date().toISOString().replace(/Z$/, '000Z');
 }
 
 /**

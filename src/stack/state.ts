@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { writeOffset } from './clock/faketime.ts';
 
 export interface RunState {
   runId: string;
@@ -32,6 +33,8 @@ export interface RunState {
     timeoutMs: number;
     cwd: string;
   }[];
+  /** libfaketime timestamp files of clock faults: `down` sets them back to +0 before anything else. */
+  clockFiles?: string[];
   /** Proxies the external runtime created on the team's Toxiproxy (and only those): `down` removes them. */
   createdProxies?: { toxiproxy: string; name: string }[];
 }
@@ -154,6 +157,13 @@ export function isAlive(pid: number): boolean {
 /** Kills what a dead run left behind (processes, temp dirs); returns what it did. */
 export async function sweepLocal(state: RunState): Promise<string[]> {
   const done: string[] = [];
+  for (const f of state.clockFiles ?? []) {
+    if (!existsSync(f)) continue;
+    await writeOffset(f, 0).then(
+      () => done.push(`set the clock file ${f} back to +0`),
+      (e: Error) => done.push(`could not reset the clock file ${f}: ${e.message}`),
+    );
+  }
   for (const p of state.pids) {
     if (!isAlive(p.pid)) continue;
     if (!(await looksLikeOurs(p.pid, p.role))) {

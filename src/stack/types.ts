@@ -1,3 +1,5 @@
+import type { ClockControl } from './clock/clock-control.ts';
+
 /**
  * One Stack interface for every runtime (compose, local, external). The chaos engine, the tamper
  * probes and the scan see only this: endpoints, database URLs, and the faults a runtime can do.
@@ -56,6 +58,8 @@ export interface Stack {
   collectLogs(dir: string): Promise<string[]>;
   /** Leaves the stack running after this process exits (--keep-stack, `up`); `auditchaos down` removes it. */
   detach?(): Promise<void>;
+  /** Clock faults (libfaketime) on the targets the scenario moves; absent where the runtime cannot. */
+  readonly clock?: ClockControl;
   /** Secret values this stack made (passwords): redacted from every report and log. */
   readonly secrets?: readonly string[];
   /** Takes everything down. Safe to call twice and after a failed up(). */

@@ -13,6 +13,8 @@ import type { Scenario } from '../../scenario/schema.ts';
 import { parseHostPort } from '../../scenario/units.ts';
 import { REFERENCE_NAMES } from '../../scenario/vocabulary.ts';
 import { OWNER_ROLE, WRITER_ROLE } from '../../service/migrate.ts';
+import { readHttpDateClock, readPostgresClock } from '../clock/clock-control.ts';
+import { FileClockControl } from '../clock/file-clock.ts';
 import { newPassword } from '../credentials.ts';
 import { RunStateFile } from '../state.ts';
 import {
@@ -58,6 +60,8 @@ export class LocalStack implements Stack {
   private balancer: Balancer | undefined;
   private watchdog: StackWatchdog | undefined;
   private ep: StackEndpoints | undefined;
+  /** Clock faults: the processes they move run under libfaketime (only when the scenario has one). */
+  clock: FileClockControl | undefined;
   private readonly ownerPassword = newPassword('owner');
   private readonly writerPassword = newPassword('writer');
 
@@ -107,6 +111,12 @@ export class LocalStack implements Stack {
       const pid = watchdog.pid;
       await this.state.update((s) => s.pids.push({ pid, role: 'watchdog', group: false }));
     }
+    const clock = await FileClockControl.prepare(workDir, this.scenario.faults, {
+      runs: [SERVICE_HOST, POSTGRES_HOST],
+      runtime: 'local',
+    });
+    this.clock = clock;
+    if (clock) await this.state.update((s) => (s.clockFiles = [...clock.files.values()]));
     signal?.throwIfAborted();
 
     this.log('starting PostgreSQL and the built-in proxy (local)');
@@ -127,8 +137,10 @@ export class LocalStack implements Stack {
         source: this.scenario.stack.postgres,
         logFile: path.join(workDir, 'postgres.log'),
         templateDir: this.templateDir,
+        ...(clock ? { env: clock.envFor(POSTGRES_HOST) } : {}),
       });
       this.postgres = pgServer;
+      clock?.setReader(POSTGRES_HOST, () => readPostgresClock(pgServer.url()));
       await this.recordPostgresPid();
       await this.adminQuery(`CREATE DATABASE ${DB_NAME}`, 'postgres');
       return pgServer;
@@ -174,6 +186,7 @@ export class LocalStack implements Stack {
       ADMIN_DATABASE_URL: postgres.url(DB_NAME),
       AUDITLOG_OWNER_PASSWORD: this.ownerPassword,
       AUDITLOG_WRITER_PASSWORD: this.writerPassword,
+      ...clock?.envFor(SERVICE_HOST),
     };
     const baseArgs = ['--signing-key', path.join(workDir, 'signing-key.pem')];
     if (this.scenario.stack.flaws.length) baseArgs.push('--flaws', this.scenario.stack.flaws.join(','));
@@ -194,6 +207,7 @@ export class LocalStack implements Stack {
       await s.start();
       await s.waitHealthy(`http://127.0.0.1:${servicePorts[i]}/health`);
     }
+    clock?.setReader(SERVICE_HOST, () => readHttpDateClock(`http://127.0.0.1:${servicePorts[0]}/health`));
     this.ep = {
       toxiproxyUrl: proxyUrl,
       serviceUrl: apiProxy ? `http://${apiProxy.listen}` : `http://${serviceAddr}`,
@@ -358,6 +372,7 @@ export class LocalStack implements Stack {
         errors.push(e);
       }
     };
+    await attempt(() => this.clock?.resetAll());
     await Promise.all(this.services.map((s) => attempt(() => s.stop())));
     await attempt(() => this.balancer?.close());
     await attempt(() => this.proxy?.stop());

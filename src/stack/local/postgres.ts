@@ -76,6 +76,8 @@ export interface PostgresServerOptions {
   /** The server's own log (stdout and stderr); absent: a file in the data directory's parent. */
   logFile?: string;
   startTimeoutMs?: number;
+  /** Extra environment of the server (clock faults: LD_PRELOAD of libfaketime). */
+  env?: Record<string, string>;
 }
 
 export class PostgresServer {
@@ -170,7 +172,7 @@ export class PostgresServer {
         ...(this.runAs ?? {}),
         detached: true, // its own process group, so that kill/pause reach every backend
         stdio: ['ignore', fd, fd],
-        env: { ...process.env, LC_ALL: 'C' },
+        env: { ...process.env, LC_ALL: 'C', ...this.opts.env },
       });
     } finally {
       closeSync(fd);

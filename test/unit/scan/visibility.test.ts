@@ -115,6 +115,8 @@ describe('the delayed invariant in the verdict', () => {
       'tamper-detected': 0,
       indeterminate: 0,
       delayed: 0,
+      'clock-backwards': 0,
+      'ts-outside-window': 0,
     },
     ops: { attempted: 10, ok: 10 },
     tamper: [],
