@@ -1,4 +1,5 @@
 /** Turns a scenario fault into actions on the stack or the proxies; returns its heal. */
+import { EnvironmentError } from '../errors.ts';
 import type { Fault } from '../scenario/schema.ts';
 import type { Stack } from '../stack/types.ts';
 import { applyClockFault, type ClockFaultDeps } from './clock-fault.ts';
@@ -10,7 +11,13 @@ export interface FaultTargets {
   stack: Pick<
     Stack,
     'dbFault' | 'dbRecover' | 'serviceFault' | 'serviceRecover' | 'fault' | 'recover' | 'clock'
-  >;
+  > &
+    Partial<Pick<Stack, 'packetFault' | 'kind'>>;
+  /** `packet` faults: receives what the fault did (its counters, read just before its heal). */
+  onPacketEffect?: (
+    faultId: string,
+    effect: { packets: number; acted: Record<string, number>; retransmitted?: number },
+  ) => void;
   /** `command` faults: where pending heals are recorded, how commands run, where output goes. */
   commands?: CommandFaultDeps;
   /** `clock` faults: how long to wait for a clock to show its step; the measurements go to onOutput. */
@@ -72,6 +79,20 @@ export async function applyFault(f: Fault, id: string, t: FaultTargets): Promise
       const { target, mode, replica } = f;
       await t.stack.fault(target, mode, replica);
       return () => t.stack.recover(target, mode, replica);
+    }
+    case 'packet': {
+      if (!t.stack.packetFault)
+        throw new EnvironmentError(
+          `packet faults need a runtime that reaches the service's network interface (local, compose); ${t.stack.kind ?? 'this'} does not`,
+        );
+      const h = await t.stack.packetFault(f.target, f, id);
+      return async () => {
+        try {
+          t.onPacketEffect?.(id, await h.effect());
+        } finally {
+          await h.heal();
+        }
+      };
     }
     case 'service-down': {
       const { mode, replica } = f;

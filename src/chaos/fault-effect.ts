@@ -16,8 +16,14 @@ export interface ProxyCounters {
   bytes: number;
 }
 
-/** What a fault's proxy carried while it was active; 'unknown' where the proxy has no counters. */
-export type FaultEffect = { connections: number | null; bytes: number } | 'unknown';
+/**
+ * What a fault's proxy carried while it was active; 'unknown' where the proxy has no counters.
+ * Packet faults: the packets their link carried, and what the fault did to them (dropped, ...).
+ */
+export type FaultEffect =
+  | { connections: number | null; bytes: number }
+  | { packets: number; acted: Record<string, number>; retransmitted?: number }
+  | 'unknown';
 
 /** The proxy a fault acts on, or undefined for faults that are not proxy faults. */
 export function proxyOfFault(f: Fault): string | undefined {
@@ -53,8 +59,10 @@ function actsOnConnections(f: Fault): boolean {
 
 /** Why a fault had no effect, or undefined when it had one or it cannot be told. */
 export function noEffectReason(f: Fault, effect: FaultEffect | undefined): string | undefined {
+  if (f.kind === 'packet') return packetNoEffect(f.target, effect);
   const proxy = proxyOfFault(f);
-  if (proxy === undefined || effect === undefined || effect === 'unknown') return undefined;
+  if (proxy === undefined || effect === undefined || effect === 'unknown' || !('bytes' in effect))
+    return undefined;
   if (effect.bytes > 0) return undefined;
   if (actsOnConnections(f)) {
     // Without connection counters, zero bytes alone cannot show that no connection was cut.
@@ -62,4 +70,18 @@ export function noEffectReason(f: Fault, effect: FaultEffect | undefined): strin
     return `proxy ${proxy} had no open connection and carried no byte while the fault was active`;
   }
   return `proxy ${proxy} carried no byte while the fault was active`;
+}
+
+/**
+ * A packet fault with no packet on its link, or whose counted actions (drops, duplicates,
+ * corruptions, policing) are all zero, hit nothing. netem's delay is counted per packet sent;
+ * netem counts no duplicate, reorder or corruption, so there the packets seen are the effect.
+ */
+function packetNoEffect(target: string, effect: FaultEffect | undefined): string | undefined {
+  if (effect === undefined || effect === 'unknown' || !('packets' in effect)) return undefined;
+  if (effect.packets === 0) return `no packet left ${target}'s interface while the fault was active`;
+  const acted = Object.values(effect.acted);
+  if (acted.length > 0 && acted.every((n) => n === 0))
+    return `${effect.packets} packets left ${target}'s interface and the fault acted on none (${Object.keys(effect.acted).join(', ')}: 0)`;
+  return undefined;
 }

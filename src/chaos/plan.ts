@@ -40,6 +40,8 @@ export function faultTarget(f: Fault): string {
       return f.replica === undefined ? `service:${f.target}` : `service:${f.target}[${f.replica}]`;
     case 'clock':
       return `clock:${f.target}`;
+    case 'packet':
+      return `service:${f.target}`;
     case 'command':
       return `command:${f.start.length > 40 ? `${f.start.slice(0, 39)}…` : f.start}`;
     default:

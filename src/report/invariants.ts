@@ -97,6 +97,12 @@ export function faultEffectText(f: Report['faults'][number]): string {
   if (f.noEffect) return `had no effect: ${f.noEffect}`;
   if (f.effect === undefined) return '';
   if (f.effect === 'unknown') return 'unknown (the proxy has no traffic counters)';
+  if ('packets' in f.effect) {
+    const acted = Object.entries(f.effect.acted).map(([k, n]) => `${formatCount(n)} ${k}`);
+    if (f.effect.retransmitted !== undefined)
+      acted.push(`${formatCount(f.effect.retransmitted)} TCP segments retransmitted by the target`);
+    return `${formatCount(f.effect.packets)} packets${acted.length ? ` (${acted.join(', ')})` : ''}`;
+  }
   const bytes = `${formatCount(f.effect.bytes)} bytes`;
   return f.effect.connections === null ? bytes : `${formatCount(f.effect.connections)} connections, ${bytes}`;
 }

@@ -48,11 +48,15 @@ export const faultRecordSchema = z.strictObject({
     .optional()
     .meta({ description: 'command faults: what the start and heal commands printed (cut)' }),
   effect: z
-    .union([z.strictObject({ connections: count.nullable(), bytes: count }), z.literal('unknown')])
+    .union([
+      z.strictObject({ connections: count.nullable(), bytes: count }),
+      z.strictObject({ packets: count, acted: z.record(z.string(), count), retransmitted: count.optional() }),
+      z.literal('unknown'),
+    ])
     .optional()
     .meta({
       description:
-        "proxy faults: the connections (open or opened) and bytes the proxy carried while the fault was active; connections null where the proxy counts only bytes (Toxiproxy -proxy-metrics); 'unknown' where it has no counters",
+        "proxy faults: the connections (open or opened) and bytes the proxy carried while the fault was active; connections null where the proxy counts only bytes (Toxiproxy -proxy-metrics); 'unknown' where it has no counters. packet faults: the packets the target's link carried and what the fault did to them (dropped, duplicated, corrupted, overRate, delayed)",
     }),
   noEffect: z
     .string()

@@ -195,7 +195,8 @@ function faultsWithEffect(ev: RunEvidence): Report['faults'] {
   const planned = new Map(planFaults(ev.loaded.scenario.faults, ev.seed).map((p) => [p.id, p.fault]));
   return ev.faults.map((r) => {
     const fault = planned.get(r.id);
-    if (!fault || r.startedAt === undefined || proxyOfFault(fault) === undefined) return r;
+    if (!fault || r.startedAt === undefined) return r;
+    if (proxyOfFault(fault) === undefined && fault.kind !== 'packet') return r;
     const effect = ev.faultEffects[r.id] ?? 'unknown';
     const why = noEffectReason(fault, effect);
     return why === undefined ? { ...r, effect } : { ...r, effect, noEffect: why };

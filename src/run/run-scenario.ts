@@ -392,6 +392,9 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       const heal = await applyFault(p.fault, p.id, {
         network,
         stack: st,
+        onPacketEffect: (id, e) => {
+          ev.faultEffects[id] = e;
+        },
         commands: {
           pending,
           run: ports.runCommand,

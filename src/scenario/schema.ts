@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_VISIBILITY_MAX_MS } from '../scan/checks/visibility.ts';
+import { packetOptionProblems, packetOptionsShape } from './packet-options.ts';
 import {
   DURATION_HINT,
   formatDuration,
@@ -227,6 +228,12 @@ const faultSchema = z.discriminatedUnion('kind', [
     direction: direction.default('downstream'),
     toxicity: z.number().min(0).max(1).default(1),
   }),
+  z
+    .strictObject({ kind: z.literal('packet'), ...faultTiming, ...packetOptionsShape(duration) })
+    .superRefine((f, ctx) => {
+      for (const p of packetOptionProblems(f))
+        ctx.addIssue({ code: 'custom', path: p.path === 'kind' ? [] : [p.path], message: p.message });
+    }),
 ]);
 
 const tamperExpect = z.enum(['refused', 'detected']).meta({
@@ -591,7 +598,8 @@ export function crossFieldProblems(raw: unknown): { path: PropertyKey[]; message
       ((kind === 'db-down' && mode !== 'proxy') ||
         kind === 'service-down' ||
         kind === 'down' ||
-        kind === 'clock')
+        kind === 'clock' ||
+        kind === 'packet')
     ) {
       add(
         ['faults', i, 'kind'],
@@ -706,7 +714,8 @@ function servicesProblems(
   faults.forEach((raw, i) => {
     if (raw === null || typeof raw !== 'object') return;
     const f = raw as { kind?: unknown; target?: unknown; replica?: unknown };
-    if ((f.kind !== 'down' && f.kind !== 'clock') || typeof f.target !== 'string') return;
+    if ((f.kind !== 'down' && f.kind !== 'clock' && f.kind !== 'packet') || typeof f.target !== 'string')
+      return;
     if (!names.includes(f.target)) {
       problems.push({
         path: ['faults', i, 'target'],

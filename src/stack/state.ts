@@ -35,6 +35,8 @@ export interface RunState {
   }[];
   /** libfaketime timestamp files of clock faults: `down` sets them back to +0 before anything else. */
   clockFiles?: string[];
+  /** Namespaces, nft tables, qdiscs and offload changes of packet faults (src/stack/netns/cleanup.ts). */
+  netCleanups?: import('./netns/cleanup.ts').NetCleanup[];
   /** Proxies the external runtime created on the team's Toxiproxy (and only those): `down` removes them. */
   createdProxies?: { toxiproxy: string; name: string }[];
 }

@@ -11,6 +11,7 @@ import { Toxiproxy } from 'toxiproxy-node-client';
 import { runShellCommand } from '../chaos/command-fault.ts';
 import { DockerEngine } from './compose/docker-engine.ts';
 import { parseWorkDirName, WORK_DIR_OWNER_FILE } from './local/work-dir.ts';
+import { sweepNetCleanups } from './netns/cleanup.ts';
 import { isAlive, listRunStates, type RunState, stateDir, sweepLocal, sweepStateTmpFiles } from './state.ts';
 
 export interface SweepReport {
@@ -149,6 +150,8 @@ async function sweepOne(state: RunState): Promise<string[]> {
   const actions = await runPendingHeals(state);
   actions.push(...(await removeCreatedProxies(state)));
   actions.push(...(await sweepLocal(state)));
+  // After the processes: a namespace a process still holds would only be unlinked, not freed.
+  actions.push(...(await sweepNetCleanups(state)));
   if (state.runtime === 'compose' && state.composeProject) {
     const engine = new DockerEngine();
     const probe = await engine.probe(1500);

@@ -5,6 +5,8 @@ import type { ClockControl } from './clock/clock-control.ts';
  * probes and the scan see only this: endpoints, database URLs, and the faults a runtime can do.
  */
 
+import type { PacketOptions } from '../scenario/packet-options.ts';
+
 /** The database every runtime creates for the reference service (compose/stack.yml: POSTGRES_DB). */
 export const DB_NAME = 'auditlog';
 
@@ -54,6 +56,18 @@ export interface Stack {
   dbRecover(mode: DbFaultMode): Promise<void>;
   serviceFault(mode: ServiceFaultMode, replica?: number): Promise<void>;
   serviceRecover(mode: ServiceFaultMode, replica?: number): Promise<void>;
+  /**
+   * A `packet` fault on the named service's network interface (src/chaos/packet-fault.ts); absent
+   * where the runtime cannot reach one (external). Counters are read by effect() before heal().
+   */
+  packetFault?(
+    target: string,
+    options: PacketOptions,
+    faultId: string,
+  ): Promise<{
+    effect(): Promise<{ packets: number; acted: Record<string, number>; retransmitted?: number }>;
+    heal(): Promise<void>;
+  }>;
   /** Copies every component's logs into `dir` (one file each); returns the files written. */
   collectLogs(dir: string): Promise<string[]>;
   /** Leaves the stack running after this process exits (--keep-stack, `up`); `auditchaos down` removes it. */

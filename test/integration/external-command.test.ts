@@ -173,7 +173,9 @@ describe('external runtime with command faults', () => {
     // While it was down, writes failed; the latency fault on the api proxy saw the load.
     expect(r.report.ops.fail + r.report.ops.indeterminate).toBeGreaterThan(0);
     const f2 = r.report.faults[1]?.effect;
-    expect(f2 !== undefined && f2 !== 'unknown' && f2.bytes > 0, JSON.stringify(f2)).toBe(true);
+    expect(f2 !== undefined && f2 !== 'unknown' && 'bytes' in f2 && f2.bytes > 0, JSON.stringify(f2)).toBe(
+      true,
+    );
     expect(r.report.verdict.status, r.report.verdict.reasons.join('; ')).toBe('pass');
     expect(await proxyNames()).toEqual(['kept']);
     expect(readdirSync(path.join(dir, 'state')).filter((f) => f.endsWith('.json'))).toEqual([]);

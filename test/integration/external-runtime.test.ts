@@ -79,7 +79,7 @@ faults:
     // The load went through the proxy the run created: its latency fault saw the writes.
     const f2 = r.report.faults[1]?.effect;
     expect(
-      f2 !== undefined && f2 !== 'unknown' && f2.bytes > 0 && (f2.connections ?? 0) > 0,
+      f2 !== undefined && f2 !== 'unknown' && 'bytes' in f2 && f2.bytes > 0 && (f2.connections ?? 0) > 0,
       JSON.stringify(f2),
     ).toBe(true);
     expect(r.report.faults[1]?.noEffect).toBeUndefined();

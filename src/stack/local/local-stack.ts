@@ -9,6 +9,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { Toxiproxy } from 'toxiproxy-node-client';
 import { EnvironmentError } from '../../errors.ts';
+import type { PacketOptions } from '../../scenario/packet-options.ts';
 import type { Scenario } from '../../scenario/schema.ts';
 import { parseHostPort } from '../../scenario/units.ts';
 import { REFERENCE_NAMES } from '../../scenario/vocabulary.ts';
@@ -16,6 +17,9 @@ import { OWNER_ROLE, WRITER_ROLE } from '../../service/migrate.ts';
 import { readHttpDateClock, readPostgresClock } from '../clock/clock-control.ts';
 import { FileClockControl } from '../clock/file-clock.ts';
 import { newPassword } from '../credentials.ts';
+import { HOST } from '../netns/net-exec.ts';
+import { PacketFaults, packetFaultsOf } from '../netns/packet-link.ts';
+import { createVethLink, removeVethLink, type VethLink } from '../netns/veth-link.ts';
 import { RunStateFile } from '../state.ts';
 import {
   DB_NAME,
@@ -62,6 +66,9 @@ export class LocalStack implements Stack {
   private ep: StackEndpoints | undefined;
   /** Clock faults: the processes they move run under libfaketime (only when the scenario has one). */
   clock: FileClockControl | undefined;
+  /** Packet faults on postgres: its namespace and veth pair (only when the scenario has them). */
+  private packets: PacketFaults | undefined;
+  private link: VethLink | undefined;
   private readonly ownerPassword = newPassword('owner');
   private readonly writerPassword = newPassword('writer');
 
@@ -71,6 +78,8 @@ export class LocalStack implements Stack {
     this.log = opts.log ?? (() => {});
     this.state = new RunStateFile(opts.runId, 'local', opts.stateDir);
     this.templateDir = opts.templateDir ?? path.join(tmpdir(), 'auditchaos-pg-templates');
+    const packetFaults = packetFaultsOf(opts.scenario.faults);
+    if (packetFaults.length) this.packets = new PacketFaults(opts.runId, 'local', opts.stateDir);
   }
 
   get secrets(): string[] {
@@ -117,6 +126,7 @@ export class LocalStack implements Stack {
     });
     this.clock = clock;
     if (clock) await this.state.update((s) => (s.clockFiles = [...clock.files.values()]));
+    await this.preparePacketLink();
     signal?.throwIfAborted();
 
     this.log('starting PostgreSQL and the built-in proxy (local)');
@@ -138,6 +148,7 @@ export class LocalStack implements Stack {
         logFile: path.join(workDir, 'postgres.log'),
         templateDir: this.templateDir,
         ...(clock ? { env: clock.envFor(POSTGRES_HOST) } : {}),
+        ...(this.link ? { netns: { name: this.link.netns, address: this.link.nsAddr } } : {}),
       });
       this.postgres = pgServer;
       clock?.setReader(POSTGRES_HOST, () => readPostgresClock(pgServer.url()));
@@ -159,7 +170,7 @@ export class LocalStack implements Stack {
       const up = parseHostPort(p.upstream);
       if (!listen || !up) throw new EnvironmentError(`proxy ${p.name}: bad address`);
       let upstream = p.upstream;
-      if (up.host === POSTGRES_HOST) upstream = `127.0.0.1:${postgres.port}`;
+      if (up.host === POSTGRES_HOST) upstream = `${postgres.host}:${postgres.port}`;
       else if (up.host === SERVICE_HOST) upstream = serviceAddr;
       // The local runtime binds to loopback only, whatever host the scenario names.
       return { name: p.name, listen: `127.0.0.1:${listen.port}`, upstream, enabled: p.enabled };
@@ -172,9 +183,9 @@ export class LocalStack implements Stack {
         { hint: 'a port is probably in use: stop what uses it, or change proxies[].listen', cause: e },
       );
     }
-    const dbProxy = proxies.find((p) => p.upstream === `127.0.0.1:${postgres.port}`);
+    const dbProxy = proxies.find((p) => p.upstream === `${postgres.host}:${postgres.port}`);
     const apiProxy = proxies.find((p) => p.upstream === serviceAddr);
-    const writerHostPort = dbProxy ? dbProxy.listen : `127.0.0.1:${postgres.port}`;
+    const writerHostPort = dbProxy ? dbProxy.listen : `${postgres.host}:${postgres.port}`;
     signal?.throwIfAborted();
 
     this.log(`starting the audit-log service${replicas > 1 ? ` (${replicas} replicas)` : ''}`);
@@ -219,7 +230,39 @@ export class LocalStack implements Stack {
   }
 
   private ownerUrl(): string {
-    return `postgres://${OWNER_ROLE}:${encodeURIComponent(this.ownerPassword)}@127.0.0.1:${this.postgres?.port}/${DB_NAME}`;
+    return `postgres://${OWNER_ROLE}:${encodeURIComponent(this.ownerPassword)}@${this.postgres?.host}:${this.postgres?.port}/${DB_NAME}`;
+  }
+
+  /**
+   * Packet faults: before anything starts, the kernel must be able to do them (exit 3 otherwise),
+   * and PostgreSQL gets a namespace of the run's own with a veth pair to the host.
+   */
+  private async preparePacketLink(): Promise<void> {
+    const packets = this.packets;
+    if (!packets) return;
+    const faults = packetFaultsOf(this.scenario.faults);
+    const other = faults.find((f) => f.target !== POSTGRES_HOST);
+    if (other)
+      throw new EnvironmentError(
+        `the local runtime does packet faults on ${POSTGRES_HOST} only (its own network namespace), not on ${other.target}`,
+        {
+          hint: `target ${POSTGRES_HOST}, or run on the compose runtime, where any service's container has its interface`,
+        },
+      );
+    const backend = await packets.check(faults);
+    this.link = await createVethLink(this.runId, packets.exec, packets.journal);
+    this.log(
+      `PostgreSQL runs in network namespace ${this.link.netns} (${this.link.nsAddr}, veth ${this.link.hostIf}); packet faults through ${backend}`,
+    );
+  }
+
+  async packetFault(target: string, options: PacketOptions, faultId: string) {
+    const link = this.link;
+    if (!this.packets || !link || target !== POSTGRES_HOST)
+      throw new EnvironmentError(`packet fault ${faultId}: ${target} has no network namespace of this run`);
+    return this.packets.apply(target, options, faultId, [
+      { place: { netns: link.netns }, iface: link.nsIf, peer: { place: HOST, iface: link.hostIf } },
+    ]);
   }
 
   private async recordPostgresPid(): Promise<void> {
@@ -377,6 +420,12 @@ export class LocalStack implements Stack {
     await attempt(() => this.balancer?.close());
     await attempt(() => this.proxy?.stop());
     await attempt(() => this.postgres?.dispose());
+    // After PostgreSQL: a namespace a process still holds is only unlinked, not freed.
+    if (this.link && this.packets) {
+      const [link, packets] = [this.link, this.packets];
+      await attempt(() => removeVethLink(link, packets.exec, packets.journal));
+      this.link = undefined;
+    }
     if (this.workDir) await attempt(() => rm(this.workDir as string, { recursive: true, force: true }));
     // Disarmed last: a CLI that dies during the teardown leaves the rest of it to the watchdog.
     await attempt(() => this.watchdog?.disarm());

@@ -8,7 +8,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, chown, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -78,6 +78,11 @@ export interface PostgresServerOptions {
   startTimeoutMs?: number;
   /** Extra environment of the server (clock faults: LD_PRELOAD of libfaketime). */
   env?: Record<string, string>;
+  /**
+   * Run inside this network namespace (`ip netns add`), listening on `address` there (the local
+   * runtime's packet faults: src/stack/netns/veth-link.ts). Entered with nsenter, as root.
+   */
+  netns?: { name: string; address: string };
 }
 
 export class PostgresServer {
@@ -135,6 +140,12 @@ export class PostgresServer {
     } else {
       await initdb(bins, dataDir, superuser, password, runAs);
     }
+    if (opts.netns) {
+      // Reached from the host's end of its veth pair, not from loopback: password auth as for local.
+      const hba = path.join(dataDir, 'pg_hba.conf');
+      await appendFile(hba, '\nhost all all 0.0.0.0/0 scram-sha-256\n');
+      if (runAs) await chown(hba, runAs.uid, runAs.gid);
+    }
     const port = opts.port || (await freePort());
     const server = new PostgresServer(bins, dataDir, port, superuser, password, runAs, opts, ownsDataDir);
     await server.start();
@@ -150,14 +161,19 @@ export class PostgresServer {
     return this.pid !== undefined;
   }
 
+  /** Where it listens: loopback, or its namespace's address. */
+  get host(): string {
+    return this.opts.netns?.address ?? '127.0.0.1';
+  }
+
   url(database = 'postgres', user = this.superuser, password = this.password): string {
-    return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${this.port}/${database}`;
+    return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${this.host}:${this.port}/${database}`;
   }
 
   async start(): Promise<void> {
     if (this.running) return;
     const settings: Record<string, string | number> = {
-      listen_addresses: '127.0.0.1',
+      listen_addresses: this.host,
       unix_socket_directories: this.dataDir,
       max_connections: 200,
       ...this.opts.settings,
@@ -168,8 +184,22 @@ export class PostgresServer {
     const fd = openSync(this.logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(this.bins.postgres, args, {
-        ...(this.runAs ?? {}),
+      const ns = this.opts.netns;
+      // nsenter enters the namespace as root, then drops to the server's user and execs postgres.
+      const [cmd, argv] = ns
+        ? [
+            'nsenter',
+            [
+              `--net=/run/netns/${ns.name}`,
+              ...(this.runAs ? ['-S', String(this.runAs.uid), '-G', String(this.runAs.gid)] : []),
+              '--',
+              this.bins.postgres,
+              ...args,
+            ],
+          ]
+        : [this.bins.postgres, args];
+      child = spawn(cmd, argv, {
+        ...(ns ? {} : (this.runAs ?? {})),
         detached: true, // its own process group, so that kill/pause reach every backend
         stdio: ['ignore', fd, fd],
         env: { ...process.env, LC_ALL: 'C', ...this.opts.env },
