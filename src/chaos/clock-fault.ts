@@ -14,8 +14,14 @@ import type { Heal } from './toxiproxy-faults.ts';
 
 export interface ClockFaultSpec {
   target: string;
-  offset: number;
+  /** The step at the window's start, ms (0 or absent: none). */
+  offset?: number | undefined;
+  /** ms gained per ms of the window (0.05: +50ms/s); the harness rewrites the offset as it goes. */
+  drift?: number | undefined;
 }
+
+/** How often a drifting clock's offset is rewritten (libfaketime reads it within its cache time). */
+const DRIFT_TICK_MS = 250;
 
 export interface ClockFaultDeps {
   /** How long the target may take to show a new offset (libfaketime re-reads its file each second). */
@@ -75,16 +81,36 @@ export async function applyClockFault(
       { hint: 'clock faults work on the local and compose runtimes, on a target named in the scenario' },
     );
   }
-  await clock.set(f.target, f.offset);
+  const step = f.offset ?? 0;
+  const drift = f.drift ?? 0;
+  const started = performance.now();
+  const offsetNow = () => Math.round(step + drift * (performance.now() - started));
+  await clock.set(f.target, step);
+  // A drift is a clock that runs fast or slow: its offset grows with the window, rewritten each tick.
+  let ticking: Promise<void> = Promise.resolve();
+  const ticker =
+    drift === 0
+      ? undefined
+      : setInterval(() => {
+          ticking = ticking.then(() => clock.set(f.target, offsetNow())).catch(() => undefined);
+        }, DRIFT_TICK_MS);
   // The fault starts when the file is written (its window is the fault's); the target sees it
   // within libfaketime's cache time. Whether it did is read meanwhile, and settled at the heal.
-  const verifying = waitForOffset(clock, f.target, f.offset, deps);
-  verifying.catch(() => undefined);
+  // A drift is verified at the heal, once it has drifted: the offset it reached is held and read.
+  const verifying = drift === 0 ? waitForOffset(clock, f.target, step, deps) : undefined;
+  verifying?.catch(() => undefined);
   return async () => {
-    const seen = await verifying.catch(() => 'unreadable' as const);
+    if (ticker) clearInterval(ticker);
+    await ticking;
+    const reached = offsetNow();
+    if (drift !== 0) await clock.set(f.target, reached);
+    const seen = await (verifying ?? waitForOffset(clock, f.target, reached, deps)).catch(
+      () => 'unreadable' as const,
+    );
     const fine = seen !== 'unreadable' && seen.reading !== undefined;
-    const vague = fine && Math.abs(f.offset) <= (seen.reading as ClockReading).resolutionMs / 2 + SLACK_MS;
-    const told = `${describeSeen(f.target, f.offset, seen)}${vague ? ' (a step this small is within what the reading tells apart: not verified)' : ''}`;
+    const wanted = drift === 0 ? step : reached;
+    const vague = fine && Math.abs(wanted) <= (seen.reading as ClockReading).resolutionMs / 2 + SLACK_MS;
+    const told = `${describeSeen(f.target, wanted, seen)}${drift !== 0 ? ` (drifting ${signed(Math.round(drift * 1000))}/s)` : ''}${vague ? ' (a step this small is within what the reading tells apart: not verified)' : ''}`;
     deps.onOutput?.('start', note(told));
     if (seen !== 'unreadable' && !seen.ok) {
       // The fault did nothing it claims: say so (the run is unknown), after undoing the write.

@@ -55,6 +55,31 @@ const signedDuration = z
   })
   .meta({ description: 'a signed duration such as -30s (backwards) or +5m (forwards)' });
 
+/** A clock drift: a signed duration gained per second or minute of the window ("+50ms/s", "-2s/m"). */
+const drift = z
+  .string()
+  .transform((v, ctx) => {
+    const m = /^\s*([-+]?)\s*(.+?)\s*\/\s*(s|m)\s*$/.exec(v);
+    const ms = m ? parseDuration(m[2] as string) : undefined;
+    if (!m || ms === undefined || ms === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${v}" is not a drift such as +50ms/s (the clock gains 50 ms each second) or -2s/m`,
+      });
+      return z.NEVER;
+    }
+    const perMs = m[3] === 's' ? 1000 : 60_000;
+    if (ms >= perMs * 10) {
+      ctx.addIssue({ code: 'custom', message: `"${v}" drifts more than ten times as fast as time passes` });
+      return z.NEVER;
+    }
+    return ((m[1] === '-' ? -1 : 1) * ms) / perMs;
+  })
+  .meta({
+    description:
+      'a drift: the clock gains (+) or loses (-) this much per second or minute of the window, e.g. +50ms/s',
+  });
+
 /** One harness process cannot offer more than this; a higher rate would only hang the run. */
 export const MAX_RATE_PER_SEC = 100_000;
 
@@ -207,18 +232,31 @@ const faultSchema = z.discriminatedUnion('kind', [
       .default({})
       .meta({ description: 'extra environment variables both commands see' }),
   }),
-  z.strictObject({
-    kind: z.literal('clock'),
-    ...faultTiming,
-    target: z.string().min(1).meta({
-      description:
-        'whose clock moves: the audit-log service (auditlog on the reference stack) or the database (postgres), or a service named in stack.services; runs under libfaketime',
+  z
+    .strictObject({
+      kind: z.literal('clock'),
+      ...faultTiming,
+      target: z.string().min(1).meta({
+        description:
+          'whose clock moves: the audit-log service (auditlog on the reference stack) or the database (postgres), or a service named in stack.services; runs under libfaketime',
+      }),
+      offset: signedDuration.optional().meta({
+        description:
+          'the step for the window: -30s sets the clock 30 s back, +5m 5 min ahead; the heal steps it back to true time',
+      }),
+      drift: drift.optional().meta({
+        description:
+          'the clock runs fast (+) or slow (-) for the window, from the step (or true time) on, e.g. +50ms/s; the heal steps it back to true time',
+      }),
+    })
+    .superRefine((f, ctx) => {
+      if (f.offset === undefined && f.drift === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['offset'],
+          message: 'a clock fault needs an offset (a step such as -30s), a drift (such as +50ms/s), or both',
+        });
     }),
-    offset: signedDuration.meta({
-      description:
-        'the step for the window: -30s sets the clock 30 s back, +5m 5 min ahead; the heal steps it back to true time',
-    }),
-  }),
   z.strictObject({
     kind: z.literal('toxic'),
     ...faultTiming,

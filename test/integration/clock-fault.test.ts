@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { applyClockFault } from '../../src/chaos/clock-fault.ts';
 import type { RunSink } from '../../src/report/events.ts';
 import { runScenario } from '../../src/run/run-scenario.ts';
 import type { Scenario } from '../../src/scenario/schema.ts';
@@ -100,7 +101,7 @@ describe.concurrent('clock faults (local runtime, libfaketime)', () => {
     expect(shm()).toBe(shmBefore); // libfaketime without FAKETIME_SHARED leaves no shared memory
   }, 90_000);
 
-  it("a step of the database's clock is what PostgreSQL's clock_timestamp() says", async () => {
+  it("a step and a drift of the database's clock are what PostgreSQL's clock_timestamp() says", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'auditchaos-clock-pg-'));
     await chmod(dir, 0o711); // PostgreSQL runs as `nobody` when the tests run as root
     const files = await prepareClockFiles(dir, ['postgres']);
@@ -123,6 +124,25 @@ describe.concurrent('clock faults (local runtime, libfaketime)', () => {
       }
       expect(seen).toBeLessThan(-29_500);
       expect(seen).toBeGreaterThan(-30_500);
+      await writeOffset(file, 0);
+
+      // A drift of +2s/s for 2 s, through the fault itself: PostgreSQL's clock is ~4 s ahead at the heal.
+      const clock = {
+        targets: ['postgres'],
+        set: (_t: string, ms: number) => writeOffset(file, ms),
+        read: () => readPostgresClock(pg.url()),
+      };
+      const told: string[] = [];
+      const heal = await applyClockFault({ target: 'postgres', drift: 2 }, clock, {
+        onOutput: (_s, r) => told.push(r.output),
+      });
+      await new Promise((r) => setTimeout(r, 2000));
+      await heal();
+      const reached = Number(/reads \+(\d+(?:\.\d+)?)s/.exec(told[0] ?? '')?.[1]);
+      expect(told[0]).toMatch(/drifting \+2s\/s/);
+      expect(reached).toBeGreaterThan(3.5);
+      expect(reached).toBeLessThan(5);
+      expect(told[1]).toMatch(/reads [-+]\d{1,3}ms from/);
     } finally {
       await pg.dispose();
     }

@@ -43,6 +43,8 @@ const FLAW_CELLS: Cell[] = [
   { flaw: 'api-delete', scenario: 'tamper-probes', expectKinds: ['tamper-detected', 'tamper-undetected'] },
   { flaw: 'stale-head-cache', scenario: 'flapping-link', expectKinds: ['broken-chain'], attempts: 4 },
   { flaw: 'crash-on-db-error', scenario: 'db-downtime', expectThresholds: ['recovery'] },
+  { flaw: 'late-visible', scenario: 'visibility-lag', expectKinds: ['delayed'] },
+  { flaw: 'app-clock', scenario: 'clock-step', expectKinds: ['clock-backwards', 'ts-outside-window'] },
 ];
 
 interface Outcome {
