@@ -1,10 +1,13 @@
 /**
  * `auditchaos doctor`: what this machine can run, checked without starting anything. Docker engine,
  * compose flavour, the compose stack's images (with the variable that overrides each), PostgreSQL
- * binaries for the local runtime, and whether the scenario's proxy ports are free.
+ * binaries for the local runtime, what clock and packet faults need, and whether the scenario's
+ * proxy ports are free.
  */
 import net from 'node:net';
+import { execa } from 'execa';
 import { type EngineAnswers, gatherAutoFacts } from './auto-facts.ts';
+import { findLibfaketime } from './clock/faketime.ts';
 import { detectCompose } from './compose/compose-cli.ts';
 import { stackImages } from './compose/compose-stack.ts';
 import { DockerEngine } from './compose/docker-engine.ts';
@@ -125,6 +128,8 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
     }
   }
 
+  checks.push(clockFaultCheck(env), await packetFaultCheck());
+
   for (const port of opts.ports ?? []) {
     const free = await portFree(port);
     checks.push(
@@ -150,6 +155,40 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
         };
   // compose can start a stack only with its images present or pullable.
   return { checks, runtimes: { compose: composeOk && decided.kind === 'compose', local: localOk }, auto };
+}
+
+/** Clock faults need libfaketime (a warning: only scenarios with a clock fault need it). */
+function clockFaultCheck(env: NodeJS.ProcessEnv): DoctorCheck {
+  try {
+    return { name: 'clock faults', status: 'ok', detail: `libfaketime at ${findLibfaketime(env)}` };
+  } catch (e) {
+    return {
+      name: 'clock faults',
+      status: 'warn',
+      detail: (e as Error).message,
+      hint: 'apt-get install faketime libfaketime (only scenarios with a clock fault need it)',
+    };
+  }
+}
+
+/** Packet faults need root and ip/tc/nft/nsenter (a warning: only scenarios with a packet fault need them). */
+async function packetFaultCheck(): Promise<DoctorCheck> {
+  const missing: string[] = [];
+  for (const cmd of ['ip', 'tc', 'nft', 'nsenter', 'ethtool']) {
+    const found = await execa('sh', ['-c', `command -v ${cmd}`], { reject: false });
+    if (found.exitCode !== 0) missing.push(cmd);
+  }
+  const root = process.getuid?.() === 0;
+  if (root && missing.length === 0)
+    return { name: 'packet faults', status: 'ok', detail: 'root, with ip, tc, nft, nsenter and ethtool' };
+  return {
+    name: 'packet faults',
+    status: 'warn',
+    detail: [root ? '' : 'not root', missing.length ? `missing ${missing.join(', ')}` : '']
+      .filter(Boolean)
+      .join('; '),
+    hint: 'run as root with apt-get install iproute2 nftables util-linux ethtool (only scenarios with a packet fault need it)',
+  };
 }
 
 function portFree(port: number): Promise<boolean> {
