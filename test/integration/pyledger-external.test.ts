@@ -186,6 +186,17 @@ describe('examples/pyledger on the external runtime', () => {
       ['command', 'ok', true, ''],
       ['latency', 'ok', true, ''],
     ]);
+    // The reader followed events in the journal (by uid, through the scenario's mapping) and saw
+    // each soon after its ack; the clock checks ran on the journal's own `at` column and held.
+    const vis = r.report?.visibility;
+    expect(vis?.followed, r.context).toBeGreaterThan(50);
+    expect(vis?.fates.seen, r.context).toBeGreaterThan(vis ? vis.followed * 0.9 : 1);
+    expect(vis?.notChecked, r.context).toBeUndefined();
+    for (const name of ['delayed', 'clockBackwards', 'tsOutsideWindow'])
+      expect(r.report?.thresholds.find((t) => t.name === name), `${name}\n${r.context}`).toMatchObject({
+        pass: true,
+        actual: 0,
+      });
     const pgLog = readFileSync(path.join(pgEnv().PYLEDGER_PGDATA, 'postgres.log'), 'utf8');
     expect(pgLog).toContain('received immediate shutdown request');
     // The tamper probe edited an entry and the template chain noticed (a warning, not a
