@@ -241,7 +241,10 @@ describe('SIGKILL of the CLI (issue 13, crash hygiene)', () => {
     const [d] = readdirSync(reports).filter((x) => x.startsWith(name));
     const report = JSON.parse(await readFile(path.join(reports, d as string, 'report.json'), 'utf8'));
     expect(report.verdict.status).toBe('pass');
-    expect(r.exitCode, `signal ${r.signal}, forced ${r.isForcefullyTerminated}\n${cli.output().slice(-600)}`).toBe(0);
+    expect(
+      r.exitCode,
+      `signal ${r.signal}, forced ${r.isForcefullyTerminated}\n${cli.output().slice(-600)}`,
+    ).toBe(0);
     expect(readdirSync(path.join(reports, d as string))).not.toContain('INCOMPLETE.txt');
   }, 90_000);
 });

@@ -193,7 +193,10 @@ describe('examples/pyledger on the external runtime', () => {
     expect(vis?.fates.seen, r.context).toBeGreaterThan(vis ? vis.followed * 0.9 : 1);
     expect(vis?.notChecked, r.context).toBeUndefined();
     for (const name of ['delayed', 'clockBackwards', 'tsOutsideWindow'])
-      expect(r.report?.thresholds.find((t) => t.name === name), `${name}\n${r.context}`).toMatchObject({
+      expect(
+        r.report?.thresholds.find((t) => t.name === name),
+        `${name}\n${r.context}`,
+      ).toMatchObject({
         pass: true,
         actual: 0,
       });
