@@ -110,6 +110,8 @@ interface RunReport {
   runtime: { kind: string };
   scan?: { entries: number; source: string };
   faults: { kind: string; error?: string; startedAt?: number; noEffect?: string }[];
+  thresholds: { name: string; pass: boolean; actual: number | string | null }[];
+  visibility?: { followed: number; fates: { seen: number }; notChecked?: string } | null;
 }
 
 async function runExample(bugs: string) {
