@@ -9,11 +9,16 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EnvironmentError } from '../../errors.ts';
+import type { PacketOptions } from '../../scenario/packet-options.ts';
 import type { Scenario } from '../../scenario/schema.ts';
 import { parseHostPort } from '../../scenario/units.ts';
 import { OWNER_ROLE } from '../../service/migrate.ts';
+import { clockFaultTargets } from '../clock/file-clock.ts';
 import { newPassword } from '../credentials.ts';
 import { freePort, portFree } from '../local/free-port.ts';
+import type { PacketSite } from '../netns/packet-backend.ts';
+import { PacketFaults, packetFaultsOf } from '../netns/packet-link.ts';
+import { hasNetAdmin } from '../netns/veth-link.ts';
 import { type NamedService, type StackModel, stackModel, TOXIPROXY_API_PORT } from '../services.ts';
 import { RunStateFile } from '../state.ts';
 import {
@@ -31,6 +36,7 @@ import {
   projectName,
   requireCompose,
 } from './compose-cli.ts';
+import { containerSites, localEngineProblem } from './container-net.ts';
 import { type ContainerInfo, DockerEngine, type Selector } from './docker-engine.ts';
 import { composeOverride, readComposeModel } from './override.ts';
 
@@ -60,7 +66,8 @@ export function proxyImage(env: NodeJS.ProcessEnv = process.env): { image: strin
 
 export interface ComposeStackOptions {
   runId: string;
-  scenario: Pick<Scenario, 'proxies' | 'stack'>;
+  /** `faults`: the packet and clock faults the stack prepares for (none when absent). */
+  scenario: Pick<Scenario, 'proxies' | 'stack'> & Partial<Pick<Scenario, 'faults'>>;
   /** Absolute path of the compose file; DEFAULT_COMPOSE_FILE when absent. */
   composeFile?: string;
   /** Environment for compose's variable substitution (image overrides); process.env by default. */
@@ -148,6 +155,8 @@ export class ComposeStack implements Stack {
   private readonly postgresPassword = newPassword('pg');
   private readonly ownerPassword = newPassword('owner');
   private readonly writerPassword = newPassword('writer');
+  /** Packet faults: entered in the target containers' namespaces (only when the scenario has them). */
+  private readonly packets: PacketFaults | undefined;
 
   constructor(opts: ComposeStackOptions) {
     this.opts = opts;
@@ -160,6 +169,8 @@ export class ComposeStack implements Stack {
     this.state = new RunStateFile(opts.runId, 'compose', opts.stateDir);
     this.model = stackModel(opts.scenario.stack.services);
     this.proxies = planProxies(opts.scenario.proxies, this.model);
+    if (packetFaultsOf(opts.scenario.faults ?? []).length)
+      this.packets = new PacketFaults(opts.runId, 'compose', opts.stateDir);
   }
 
   /** Passwords generated for this run, for redaction in reports and logs. */
@@ -209,6 +220,7 @@ export class ComposeStack implements Stack {
   }
 
   async up(signal?: AbortSignal): Promise<StackEndpoints> {
+    await this.preflightHostFaults();
     await this.engine.requireEngine();
     const tool = this.opts.tool ?? (await requireCompose(this.env));
     this.hostPorts = {
@@ -386,6 +398,40 @@ export class ComposeStack implements Stack {
 
   serviceRecover(mode: ServiceFaultMode, replica?: number): Promise<void> {
     return this.recover(this.model.service.name, mode, replica);
+  }
+
+  /**
+   * Packet and clock faults reach into the containers from this host (nsenter, bind mounts): an
+   * engine elsewhere, or no root for packet faults, is an exit-3 error before anything starts, as
+   * is a packet option this kernel cannot do.
+   */
+  private async preflightHostFaults(): Promise<void> {
+    const faults = this.opts.scenario.faults ?? [];
+    const facts = { dockerHost: this.env.DOCKER_HOST, platform: process.platform, privileged: hasNetAdmin() };
+    const problem =
+      (this.packets ? localEngineProblem('packet', facts) : undefined) ??
+      (clockFaultTargets(faults).length ? localEngineProblem('clock', facts) : undefined);
+    if (problem) throw problem;
+    if (this.packets) {
+      const backend = await this.packets.check(packetFaultsOf(faults));
+      this.log(`compose: packet faults through ${backend}, in the target containers' network namespaces`);
+    }
+  }
+
+  /**
+   * A packet fault on every interface of the target's containers (each replica), entered from
+   * the host by the container's pid; nftables acts on the host end of each veth pair.
+   */
+  async packetFault(target: string, options: PacketOptions, faultId: string) {
+    const packets = this.packets;
+    if (!packets)
+      throw new EnvironmentError(`packet fault ${faultId}: this stack was not prepared for packet faults`);
+    const sites: PacketSite[] = [];
+    for (const c of await this.targets(target)) {
+      const proc = await this.engine.process(c.id);
+      sites.push(...(await containerSites(packets.exec, { name: c.name, ...proc })));
+    }
+    return packets.apply(target, options, faultId, sites);
   }
 
   /** Waits until a service container answers its health check; returns its direct URL. */
