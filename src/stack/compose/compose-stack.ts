@@ -5,7 +5,7 @@
  * created through its API once it answers. down() removes the project's containers, networks and
  * volumes, then checks by label that nothing is left.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EnvironmentError } from '../../errors.ts';
@@ -13,7 +13,8 @@ import type { PacketOptions } from '../../scenario/packet-options.ts';
 import type { Scenario } from '../../scenario/schema.ts';
 import { parseHostPort } from '../../scenario/units.ts';
 import { OWNER_ROLE } from '../../service/migrate.ts';
-import { clockFaultTargets } from '../clock/file-clock.ts';
+import { readHttpDateClock, readPostgresClock } from '../clock/clock-control.ts';
+import { clockFaultTargets, FileClockControl } from '../clock/file-clock.ts';
 import { newPassword } from '../credentials.ts';
 import { freePort, portFree } from '../local/free-port.ts';
 import type { PacketSite } from '../netns/packet-backend.ts';
@@ -38,7 +39,7 @@ import {
 } from './compose-cli.ts';
 import { containerSites, localEngineProblem } from './container-net.ts';
 import { type ContainerInfo, DockerEngine, type Selector } from './docker-engine.ts';
-import { composeOverride, readComposeModel } from './override.ts';
+import { composeOverride, readComposeModel, SHM_GUARD_FILE } from './override.ts';
 
 /** compose/stack.yml of this repository: the default when a scenario names none. */
 export const DEFAULT_COMPOSE_FILE = path.resolve(import.meta.dirname, '../../../compose/stack.yml');
@@ -157,6 +158,9 @@ export class ComposeStack implements Stack {
   private readonly writerPassword = newPassword('writer');
   /** Packet faults: entered in the target containers' namespaces (only when the scenario has them). */
   private readonly packets: PacketFaults | undefined;
+  /** Clock faults: the moved services run under libfaketime (only when the scenario has one). */
+  clock: FileClockControl | undefined;
+  private clockDir: string | undefined;
 
   constructor(opts: ComposeStackOptions) {
     this.opts = opts;
@@ -233,6 +237,7 @@ export class ComposeStack implements Stack {
     );
     await this.preflightPorts();
     const image = await this.preflightImages(signal);
+    await this.prepareClock();
     const files = [this.composeFile, await this.writeOverride(image)];
     this.compose = new ComposeProject({
       tool,
@@ -279,6 +284,7 @@ export class ComposeStack implements Stack {
     const direct: string[] = [];
     for (const s of services) direct.push(await this.waitService(s, deadline, signal));
     this.log(`compose: healthy after ${Date.now() - started} ms`);
+    this.setClockReaders(database, direct[0] as string);
 
     const toxiStatus = await this.engine.status(toxiproxy.id);
     const api = this.proxies.find((p) => p.role === 'api');
@@ -418,6 +424,43 @@ export class ComposeStack implements Stack {
     }
   }
 
+  /** Clock faults: a folder of the run's own with a timestamp file per moved service, at +0. */
+  private async prepareClock(): Promise<void> {
+    const faults = this.opts.scenario.faults ?? [];
+    if (clockFaultTargets(faults).length === 0) return;
+    const dir = path.join(tmpdir(), `auditchaos-${this.project}-clock`);
+    // Named in the state before it exists: `auditchaos down` resets and removes it after a crash.
+    await this.state.update((s) => s.dirs.push(dir));
+    this.clockDir = dir;
+    const clock = await FileClockControl.prepare(dir, faults, {
+      runs: this.model.all.map((s) => s.name),
+      runtime: 'compose',
+    });
+    if (!clock) return;
+    await chmod(dir, 0o755); // read inside the containers by their own users (postgres, node)
+    await writeFile(path.join(dir, SHM_GUARD_FILE), '', { mode: 0o444 });
+    this.clock = clock;
+    await this.state.update((s) => {
+      s.clockFiles = [...clock.files.values()];
+    });
+  }
+
+  /** How each moved clock is read back: the service's Date header, the reference database's clock_timestamp(). */
+  private setClockReaders(database: ContainerInfo | undefined, serviceUrl: string): void {
+    const clock = this.clock;
+    if (!clock) return;
+    const svc = this.model.service;
+    if (clock.targets.includes(svc.name)) {
+      const p = svc.health === 'compose' ? '/' : svc.health.path;
+      clock.setReader(svc.name, () => readHttpDateClock(`${this.ep?.serviceDirectUrl ?? serviceUrl}${p}`));
+    }
+    const db = this.model.database;
+    if (db && database && this.model.reference && clock.targets.includes(db.name))
+      clock.setReader(db.name, async () =>
+        readPostgresClock(await this.adminDatabaseUrl()).catch(() => undefined),
+      );
+  }
+
   /**
    * A packet fault on every interface of the target's containers (each replica), entered from
    * the host by the container's pid; nftables acts on the host end of each veth pair.
@@ -459,6 +502,15 @@ export class ComposeStack implements Stack {
           database: this.hostPorts?.postgres,
         },
         proxyPorts: this.proxies.map((p) => p.port),
+        ...(this.clock && this.clockDir
+          ? {
+              clock: {
+                lib: this.clock.lib,
+                dir: this.clockDir,
+                files: Object.fromEntries([...this.clock.files].map(([t, f]) => [t, path.basename(f)])),
+              },
+            }
+          : {}),
       });
     } catch (e) {
       throw new EnvironmentError(`${this.composeFile}: ${(e as Error).message}`, {
@@ -491,6 +543,8 @@ export class ComposeStack implements Stack {
   async down(): Promise<void> {
     const problems: string[] = [];
     let composeFailure: string | undefined;
+    // Clocks back to true time first: a container that outlives a failed down keeps a true clock.
+    await this.clock?.resetAll();
     if (this.compose) {
       try {
         await this.compose.down();
@@ -511,6 +565,12 @@ export class ComposeStack implements Stack {
     }
     if (problems.length && composeFailure) problems.push(composeFailure);
     this.ep = undefined;
+    if (this.clockDir) {
+      const dir = this.clockDir;
+      await rm(dir, { recursive: true, force: true }).catch((e: Error) =>
+        problems.push(`could not remove ${dir}: ${e.message}`),
+      );
+    }
     if (problems.length) {
       throw new EnvironmentError(
         `cleanup of compose project ${this.project} was incomplete: ${problems.join('; ')}`,
