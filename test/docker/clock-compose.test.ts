@@ -164,13 +164,14 @@ describe.skipIf(skip)('clock faults on the compose runtime (libfaketime mounted 
     expect(readdirSync(tmpdir()).filter((n) => n.includes(stack.project))).toEqual([]);
   }, 300_000);
 
-  it('Ctrl-C during the clock fault: heals it to +0, exits 130, and the clock folder is gone', async () => {
+  /** A 90 s compose run whose service clock is 30 s back from 1 s on; resolves once the fault is on. */
+  async function runUntilClockFault(name: string, states: string) {
     const [api, db] = [await freePort(), await freePort()];
-    const file = path.join(work, 'clock-int.yml');
+    const file = path.join(work, `${name}.yml`);
     await writeFile(
       file,
       `version: 1
-name: clock-int
+name: ${name}
 description: a compose run the test interrupts while the service's clock is 30 s back
 stack: { runtime: compose, compose: ${DEFAULT_COMPOSE_FILE} }
 proxies:
@@ -181,10 +182,10 @@ faults:
   - { at: 1s, for: 80s, kind: clock, target: auditlog, offset: -30s }
 `,
     );
-    const reports = path.join(work, 'r');
+    const reports = path.join(work, `r-${name}`);
     const child = execa(process.execPath, [BIN, 'run', file, '--reports-dir', reports], {
       cwd: REPO_ROOT,
-      env: { NO_COLOR: '1', AUDITCHAOS_STATE_DIR: stateDir },
+      env: { NO_COLOR: '1', AUDITCHAOS_STATE_DIR: states },
       reject: false,
       timeout: 240_000,
     });
@@ -201,21 +202,42 @@ faults:
         reject,
       );
     });
-    const states = await listRunStates(stateDir);
-    const clockFiles = states.flatMap((s) => s.state.clockFiles ?? []);
+    const found = await listRunStates(states);
+    const clockFiles = found.flatMap((x) => x.state.clockFiles ?? []);
     expect(clockFiles).toHaveLength(1);
     const clockFile = clockFiles[0] as string;
     await new Promise((r) => setTimeout(r, 1500));
     expect(readFileSync(clockFile, 'utf8').trim()).toBe('-30.000'); // the fault is on
-    child.kill('SIGINT');
-    const r = await child;
-    expect(r.exitCode, out).toBe(130);
-    expect(existsSync(path.dirname(clockFile))).toBe(false);
+    return { child, clockFile, reports, runId: found[0]?.state.runId as string, out: () => out };
+  }
+
+  it('Ctrl-C during the clock fault: heals it to +0, exits 130, and the clock folder is gone', async () => {
+    const run = await runUntilClockFault('clock-int', stateDir);
+    run.child.kill('SIGINT');
+    const r = await run.child;
+    expect(r.exitCode, run.out()).toBe(130);
+    expect(existsSync(path.dirname(run.clockFile))).toBe(false);
     expect(readdirSync(stateDir).filter((f) => f.endsWith('.json'))).toEqual([]);
-    const reportDir = readdirSync(reports)[0] as string;
-    const report = JSON.parse(await readFile(path.join(reports, reportDir, 'report.json'), 'utf8'));
+    const reportDir = readdirSync(run.reports)[0] as string;
+    const report = JSON.parse(await readFile(path.join(run.reports, reportDir, 'report.json'), 'utf8'));
     expect(report.interrupted).toBe(true);
     expect(report.faults[0].endedAt).toBeDefined(); // healed, not abandoned
     expect(report.faults[0].output?.heal).toMatch(/wanted \+0s/); // read back at true time before down
+  }, 300_000);
+
+  it('SIGKILL during the clock fault: the file stays at -30 s until `auditchaos down` resets it and removes the folder and the stack', async () => {
+    const states = path.join(work, 'state-kill');
+    const run = await runUntilClockFault('clock-kill', states);
+    run.child.kill('SIGKILL');
+    await run.child;
+    expect(readFileSync(run.clockFile, 'utf8').trim()).toBe('-30.000'); // nobody healed it
+    const down = await runCli(['down'], { env: { AUDITCHAOS_STATE_DIR: states }, timeout: 120_000 });
+    console.log('[clock-compose] down:', down.stdout.trim().split('\n').slice(-6).join(' | '));
+    expect(down.exitCode, down.stdout + down.stderr).toBe(0);
+    expect(down.stdout).toContain(`set the clock file ${run.clockFile} back to +0`);
+    expect(existsSync(path.dirname(run.clockFile))).toBe(false);
+    const left = await new DockerEngine().containers({ all: true });
+    expect(left.filter((c) => c.labels['io.auditchaos.run-id'] === run.runId)).toEqual([]);
+    expect(readdirSync(states).filter((f) => f.endsWith('.json'))).toEqual([]);
   }, 300_000);
 });
