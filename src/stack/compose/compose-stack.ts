@@ -554,14 +554,17 @@ export class ComposeStack implements Stack {
       }
     }
     // By label too: what compose down missed (a failed `up`, an edited compose file). Only what
-    // is still there afterwards makes the cleanup incomplete.
-    try {
-      await this.engine.sweep(this.selector);
-      const left = await this.engine.leftovers(this.selector);
-      const names = [...left.containers, ...left.networks, ...left.volumes];
-      if (names.length) problems.push(`still present: ${names.join(', ')}`);
-    } catch (e) {
-      problems.push((e as Error).message);
+    // is still there afterwards makes the cleanup incomplete. An up() that stopped before compose
+    // ran (a preflight's exit 3: no engine, a remote one, a taken port) made nothing in Docker.
+    if (this.compose) {
+      try {
+        await this.engine.sweep(this.selector);
+        const left = await this.engine.leftovers(this.selector);
+        const names = [...left.containers, ...left.networks, ...left.volumes];
+        if (names.length) problems.push(`still present: ${names.join(', ')}`);
+      } catch (e) {
+        problems.push((e as Error).message);
+      }
     }
     if (problems.length && composeFailure) problems.push(composeFailure);
     this.ep = undefined;

@@ -205,3 +205,16 @@ describe('containerSites', () => {
     );
   });
 });
+
+describe('down after a preflight error', () => {
+  it('touches no engine and reports no cleanup problem: nothing was started', async () => {
+    const s = parseScenario(
+      'version: 1\nname: t\ndescription: t\nstack: { runtime: compose }\nworkload: { rate: 10/s, duration: 5s }\nfaults:\n  - { at: 1s, for: 1s, kind: packet, target: postgres, loss: 30% }\n',
+      't.yml',
+    );
+    const env = { DOCKER_HOST: 'tcp://192.0.2.1:2375' };
+    const stack = new ComposeStack({ runId: 'remote-down', scenario: s, env, engine: new DockerEngine(env) });
+    await expect(stack.up()).rejects.toThrow(/DOCKER_HOST=tcp/);
+    await expect(stack.down()).resolves.toBeUndefined();
+  });
+});
