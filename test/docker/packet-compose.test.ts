@@ -11,7 +11,7 @@
  * AUDITCHAOS_REQUIRE_DOCKER=1 (CI) it fails where these are missing.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -262,6 +262,45 @@ describe.skipIf(skip)('packet faults on the compose runtime', () => {
     for (const id of [idA, idB])
       expect((await engine.leftovers({ runId: id, project: projectName(id) })).containers).toEqual([]);
   }, 400_000);
+});
+
+describe.skipIf(skip)('packet faults on a scaled service', () => {
+  it("replicas: 2, loss on auditlog: a table on each replica's link, counted, nothing left", async () => {
+    const s = await scenarioFile(
+      'packet-replicas',
+      '  - { at: 1s, for: 5s, kind: packet, target: auditlog, loss: 30% }',
+      8,
+    );
+    await writeFile(s.file, (await readFile(s.file, 'utf8')).replace('compose: ', 'replicas: 2, compose: '));
+    const child = execa(process.execPath, [BIN, 'run', s.file, '--out', path.join(s.dir, 'out')], {
+      env: { NO_COLOR: '1', ...s.env },
+      reject: false,
+      timeout: 240_000,
+      all: true,
+    });
+    let seen: string[] = [];
+    const watch = (async () => {
+      while (child.exitCode === null) {
+        const t = sh('nft list tables')
+          .split('\n')
+          .filter((l) => /acpk_\w+_f1(_1)?$/.test(l));
+        if (t.length > seen.length) seen = t;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    const r = await child;
+    await watch;
+    const report = JSON.parse(await readFile(path.join(s.dir, 'out', 'report.json'), 'utf8')) as Report;
+    const e = report.faults[0]?.effect;
+    console.log('[packet-compose] replicas: tables', JSON.stringify(seen), 'effect', JSON.stringify(e));
+    expect(r.exitCode, String(r.all).slice(-2000)).toBe(0);
+    expect(report.verdict.status).toBe('pass');
+    expect(seen.map((l) => l.replace(/.*_f1/, '_f1')).sort()).toEqual(['_f1', '_f1_1']);
+    if (!e || e === 'unknown' || !('packets' in e)) throw new Error(`effect: ${JSON.stringify(e)}`);
+    expect(e.acted.dropped).toBeGreaterThan(0);
+    expect(hostLeftovers(report.runId)).toEqual([]);
+    expect(await stateFiles(s.env)).toEqual([]);
+  }, 300_000);
 });
 
 it.skipIf(skip)('the setup can run them (root, nft, tc, ethtool, nsenter)', () => {
