@@ -89,7 +89,10 @@ export async function applyPacketFault(
   if (sites.length === 0)
     throw new EnvironmentError(`packet fault ${faultId}: ${target} has no network interface to act on`);
   const backend = chooseBackend(o, deps.netem, `packet fault ${faultId} on ${target}`);
-  const name = tableName(deps.prefix, faultId);
+  // One table per site: the peers of several containers (replicas on compose) share the host's
+  // namespace, and a netdev chain is bound to one device.
+  const base = tableName(deps.prefix, faultId);
+  const siteName = (i: number) => (i === 0 ? base : `${base}_${i}`);
   const made: NetCleanup[] = [];
   const offloadKeys: string[] = [];
   const make = async (c: NetCleanup, run: () => Promise<unknown>) => {
@@ -128,7 +131,8 @@ export async function applyPacketFault(
   };
   const retransBefore = await retrans();
   try {
-    for (const site of sites) {
+    for (const [i, site] of sites.entries()) {
+      const name = siteName(i);
       if (backend === 'netem') {
         await make({ kind: 'qdisc', dev: site.iface, place: site.place }, () =>
           exec.run(site.place, ['tc', 'qdisc', 'add', 'dev', site.iface, 'root', 'netem', ...netemArgs(o)]),
@@ -166,7 +170,8 @@ export async function applyPacketFault(
     const addActed = (k: string, n: number) => {
       total.acted[k] = (total.acted[k] ?? 0) + n;
     };
-    for (const site of sites) {
+    for (const [i, site] of sites.entries()) {
+      const name = siteName(i);
       if (backend === 'netem') {
         const s = parseNetemStats(
           await exec.run(site.place, ['tc', '-s', '-j', 'qdisc', 'show', 'dev', site.iface]),

@@ -12,23 +12,27 @@ if [ -z "${POSTGRES_PASSWORD:-}" ]; then
   echo "error: POSTGRES_PASSWORD is not set" >&2
   exit 1
 fi
-mkdir -p "$PGDATA"
-chown postgres:postgres "$PGDATA"
-chmod 700 "$PGDATA"
-as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
+# As root: make PGDATA the postgres user's, then run this script again as that user from PID 1,
+# as the official image does (gosu there). Nothing runs as postgres in a child of a root process:
+# a preloaded library (libfaketime for clock faults) sees one user per process id.
+if [ "$(id -u)" = 0 ]; then
+  mkdir -p "$PGDATA"
+  chown postgres:postgres "$PGDATA"
+  chmod 700 "$PGDATA"
+  exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" postgres "$@"
+fi
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   pwfile=$(mktemp)
   printf '%s\n' "$POSTGRES_PASSWORD" > "$pwfile"
-  chown postgres "$pwfile"
-  as_postgres initdb -D "$PGDATA" -U "$POSTGRES_USER" --pwfile="$pwfile" \
+  initdb -D "$PGDATA" -U "$POSTGRES_USER" --pwfile="$pwfile" \
     --auth-local=trust --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >/dev/null
   rm -f "$pwfile"
   echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
   if [ "$POSTGRES_DB" != postgres ]; then
-    as_postgres postgres --single -D "$PGDATA" postgres <<SQL >/dev/null
+    postgres --single -D "$PGDATA" postgres <<SQL >/dev/null
 CREATE DATABASE "$POSTGRES_DB";
 SQL
   fi
   echo "initialised $PGDATA (user $POSTGRES_USER, database $POSTGRES_DB)"
 fi
-exec setpriv --reuid=postgres --regid=postgres --init-groups postgres -D "$PGDATA" -c listen_addresses='*' "$@"
+exec postgres -D "$PGDATA" -c listen_addresses='*' "$@"

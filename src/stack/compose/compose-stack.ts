@@ -5,15 +5,21 @@
  * created through its API once it answers. down() removes the project's containers, networks and
  * volumes, then checks by label that nothing is left.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EnvironmentError } from '../../errors.ts';
+import type { PacketOptions } from '../../scenario/packet-options.ts';
 import type { Scenario } from '../../scenario/schema.ts';
 import { parseHostPort } from '../../scenario/units.ts';
 import { OWNER_ROLE } from '../../service/migrate.ts';
+import { readHttpDateClock, readPostgresClock } from '../clock/clock-control.ts';
+import { clockFaultTargets, FileClockControl } from '../clock/file-clock.ts';
 import { newPassword } from '../credentials.ts';
 import { freePort, portFree } from '../local/free-port.ts';
+import type { PacketSite } from '../netns/packet-backend.ts';
+import { PacketFaults, packetFaultsOf } from '../netns/packet-link.ts';
+import { hasNetAdmin } from '../netns/veth-link.ts';
 import { type NamedService, type StackModel, stackModel, TOXIPROXY_API_PORT } from '../services.ts';
 import { RunStateFile } from '../state.ts';
 import {
@@ -31,8 +37,9 @@ import {
   projectName,
   requireCompose,
 } from './compose-cli.ts';
+import { containerSites, localEngineProblem } from './container-net.ts';
 import { type ContainerInfo, DockerEngine, type Selector } from './docker-engine.ts';
-import { composeOverride, readComposeModel } from './override.ts';
+import { composeOverride, readComposeModel, SHM_GUARD_FILE } from './override.ts';
 
 /** compose/stack.yml of this repository: the default when a scenario names none. */
 export const DEFAULT_COMPOSE_FILE = path.resolve(import.meta.dirname, '../../../compose/stack.yml');
@@ -60,7 +67,8 @@ export function proxyImage(env: NodeJS.ProcessEnv = process.env): { image: strin
 
 export interface ComposeStackOptions {
   runId: string;
-  scenario: Pick<Scenario, 'proxies' | 'stack'>;
+  /** `faults`: the packet and clock faults the stack prepares for (none when absent). */
+  scenario: Pick<Scenario, 'proxies' | 'stack'> & Partial<Pick<Scenario, 'faults'>>;
   /** Absolute path of the compose file; DEFAULT_COMPOSE_FILE when absent. */
   composeFile?: string;
   /** Environment for compose's variable substitution (image overrides); process.env by default. */
@@ -148,6 +156,11 @@ export class ComposeStack implements Stack {
   private readonly postgresPassword = newPassword('pg');
   private readonly ownerPassword = newPassword('owner');
   private readonly writerPassword = newPassword('writer');
+  /** Packet faults: entered in the target containers' namespaces (only when the scenario has them). */
+  private readonly packets: PacketFaults | undefined;
+  /** Clock faults: the moved services run under libfaketime (only when the scenario has one). */
+  clock: FileClockControl | undefined;
+  private clockDir: string | undefined;
 
   constructor(opts: ComposeStackOptions) {
     this.opts = opts;
@@ -160,6 +173,8 @@ export class ComposeStack implements Stack {
     this.state = new RunStateFile(opts.runId, 'compose', opts.stateDir);
     this.model = stackModel(opts.scenario.stack.services);
     this.proxies = planProxies(opts.scenario.proxies, this.model);
+    if (packetFaultsOf(opts.scenario.faults ?? []).length)
+      this.packets = new PacketFaults(opts.runId, 'compose', opts.stateDir);
   }
 
   /** Passwords generated for this run, for redaction in reports and logs. */
@@ -209,6 +224,7 @@ export class ComposeStack implements Stack {
   }
 
   async up(signal?: AbortSignal): Promise<StackEndpoints> {
+    await this.preflightHostFaults();
     await this.engine.requireEngine();
     const tool = this.opts.tool ?? (await requireCompose(this.env));
     this.hostPorts = {
@@ -221,6 +237,7 @@ export class ComposeStack implements Stack {
     );
     await this.preflightPorts();
     const image = await this.preflightImages(signal);
+    await this.prepareClock();
     const files = [this.composeFile, await this.writeOverride(image)];
     this.compose = new ComposeProject({
       tool,
@@ -267,6 +284,7 @@ export class ComposeStack implements Stack {
     const direct: string[] = [];
     for (const s of services) direct.push(await this.waitService(s, deadline, signal));
     this.log(`compose: healthy after ${Date.now() - started} ms`);
+    this.setClockReaders(database, direct[0] as string);
 
     const toxiStatus = await this.engine.status(toxiproxy.id);
     const api = this.proxies.find((p) => p.role === 'api');
@@ -388,6 +406,77 @@ export class ComposeStack implements Stack {
     return this.recover(this.model.service.name, mode, replica);
   }
 
+  /**
+   * Packet and clock faults reach into the containers from this host (nsenter, bind mounts): an
+   * engine elsewhere, or no root for packet faults, is an exit-3 error before anything starts, as
+   * is a packet option this kernel cannot do.
+   */
+  private async preflightHostFaults(): Promise<void> {
+    const faults = this.opts.scenario.faults ?? [];
+    const facts = { dockerHost: this.env.DOCKER_HOST, platform: process.platform, privileged: hasNetAdmin() };
+    const problem =
+      (this.packets ? localEngineProblem('packet', facts) : undefined) ??
+      (clockFaultTargets(faults).length ? localEngineProblem('clock', facts) : undefined);
+    if (problem) throw problem;
+    if (this.packets) {
+      const backend = await this.packets.check(packetFaultsOf(faults));
+      this.log(`compose: packet faults through ${backend}, in the target containers' network namespaces`);
+    }
+  }
+
+  /** Clock faults: a folder of the run's own with a timestamp file per moved service, at +0. */
+  private async prepareClock(): Promise<void> {
+    const faults = this.opts.scenario.faults ?? [];
+    if (clockFaultTargets(faults).length === 0) return;
+    const dir = path.join(tmpdir(), `auditchaos-${this.project}-clock`);
+    // Named in the state before it exists: `auditchaos down` resets and removes it after a crash.
+    await this.state.update((s) => s.dirs.push(dir));
+    this.clockDir = dir;
+    const clock = await FileClockControl.prepare(dir, faults, {
+      runs: this.model.all.map((s) => s.name),
+      runtime: 'compose',
+    });
+    if (!clock) return;
+    await chmod(dir, 0o755); // read inside the containers by their own users (postgres, node)
+    await writeFile(path.join(dir, SHM_GUARD_FILE), '', { mode: 0o444 });
+    this.clock = clock;
+    await this.state.update((s) => {
+      s.clockFiles = [...clock.files.values()];
+    });
+  }
+
+  /** How each moved clock is read back: the service's Date header, the reference database's clock_timestamp(). */
+  private setClockReaders(database: ContainerInfo | undefined, serviceUrl: string): void {
+    const clock = this.clock;
+    if (!clock) return;
+    const svc = this.model.service;
+    if (clock.targets.includes(svc.name)) {
+      const p = svc.health === 'compose' ? '/' : svc.health.path;
+      clock.setReader(svc.name, () => readHttpDateClock(`${this.ep?.serviceDirectUrl ?? serviceUrl}${p}`));
+    }
+    const db = this.model.database;
+    if (db && database && this.model.reference && clock.targets.includes(db.name))
+      clock.setReader(db.name, async () =>
+        readPostgresClock(await this.adminDatabaseUrl()).catch(() => undefined),
+      );
+  }
+
+  /**
+   * A packet fault on every interface of the target's containers (each replica), entered from
+   * the host by the container's pid; nftables acts on the host end of each veth pair.
+   */
+  async packetFault(target: string, options: PacketOptions, faultId: string) {
+    const packets = this.packets;
+    if (!packets)
+      throw new EnvironmentError(`packet fault ${faultId}: this stack was not prepared for packet faults`);
+    const sites: PacketSite[] = [];
+    for (const c of await this.targets(target)) {
+      const proc = await this.engine.process(c.id);
+      sites.push(...(await containerSites(packets.exec, { name: c.name, ...proc })));
+    }
+    return packets.apply(target, options, faultId, sites);
+  }
+
   /** Waits until a service container answers its health check; returns its direct URL. */
   private async waitService(c: ContainerInfo, deadline: number, signal?: AbortSignal): Promise<string> {
     const { port, health } = this.model.service;
@@ -413,6 +502,15 @@ export class ComposeStack implements Stack {
           database: this.hostPorts?.postgres,
         },
         proxyPorts: this.proxies.map((p) => p.port),
+        ...(this.clock && this.clockDir
+          ? {
+              clock: {
+                lib: this.clock.lib,
+                dir: this.clockDir,
+                files: Object.fromEntries([...this.clock.files].map(([t, f]) => [t, path.basename(f)])),
+              },
+            }
+          : {}),
       });
     } catch (e) {
       throw new EnvironmentError(`${this.composeFile}: ${(e as Error).message}`, {
@@ -445,6 +543,8 @@ export class ComposeStack implements Stack {
   async down(): Promise<void> {
     const problems: string[] = [];
     let composeFailure: string | undefined;
+    // Clocks back to true time first: a container that outlives a failed down keeps a true clock.
+    await this.clock?.resetAll();
     if (this.compose) {
       try {
         await this.compose.down();
@@ -454,17 +554,26 @@ export class ComposeStack implements Stack {
       }
     }
     // By label too: what compose down missed (a failed `up`, an edited compose file). Only what
-    // is still there afterwards makes the cleanup incomplete.
-    try {
-      await this.engine.sweep(this.selector);
-      const left = await this.engine.leftovers(this.selector);
-      const names = [...left.containers, ...left.networks, ...left.volumes];
-      if (names.length) problems.push(`still present: ${names.join(', ')}`);
-    } catch (e) {
-      problems.push((e as Error).message);
+    // is still there afterwards makes the cleanup incomplete. An up() that stopped before compose
+    // ran (a preflight's exit 3: no engine, a remote one, a taken port) made nothing in Docker.
+    if (this.compose) {
+      try {
+        await this.engine.sweep(this.selector);
+        const left = await this.engine.leftovers(this.selector);
+        const names = [...left.containers, ...left.networks, ...left.volumes];
+        if (names.length) problems.push(`still present: ${names.join(', ')}`);
+      } catch (e) {
+        problems.push((e as Error).message);
+      }
     }
     if (problems.length && composeFailure) problems.push(composeFailure);
     this.ep = undefined;
+    if (this.clockDir) {
+      const dir = this.clockDir;
+      await rm(dir, { recursive: true, force: true }).catch((e: Error) =>
+        problems.push(`could not remove ${dir}: ${e.message}`),
+      );
+    }
     if (problems.length) {
       throw new EnvironmentError(
         `cleanup of compose project ${this.project} was incomplete: ${problems.join('; ')}`,

@@ -191,6 +191,16 @@ export class DockerEngine {
     };
   }
 
+  /** The container's main process on the engine's host (0: not running) and its network addresses. */
+  async process(id: string): Promise<{ pid: number; addresses: string[] }> {
+    const info = await this.docker.getContainer(id).inspect();
+    const nets = Object.values(info.NetworkSettings?.Networks ?? {});
+    return {
+      pid: info.State.Pid ?? 0,
+      addresses: nets.flatMap((n) => [n.IPAddress, n.GlobalIPv6Address].filter((a): a is string => !!a)),
+    };
+  }
+
   stop(id: string, graceSeconds = 10): Promise<unknown> {
     return ignoreNotModified(this.docker.getContainer(id).stop({ t: graceSeconds }));
   }

@@ -3,9 +3,12 @@
  * network (unless the file has a `toxiproxy` service of its own, as compose/stack.yml does), its
  * API and the scenario's proxy ports published on loopback, the ports the harness needs from the
  * service and the database published when the file does not already, and the run's labels on
- * every declared service so that `auditchaos down` finds them. Pure: compose model in, YAML out.
+ * every declared service so that `auditchaos down` finds them; for clock faults, the host's
+ * libfaketime and the run's folder of timestamp files mounted into exactly the services whose
+ * clock a fault moves, with the environment that preloads it. Pure: compose model in, YAML out.
  */
 import { parse, stringify } from 'yaml';
+import { faketimeEnv } from '../clock/faketime.ts';
 import { REFERENCE_NAMES, type StackModel, TOXIPROXY_API_PORT } from '../services.ts';
 import { LABEL_MANAGED, LABEL_ROLE, LABEL_RUN_ID } from './docker-engine.ts';
 
@@ -15,6 +18,34 @@ export interface ComposeServiceModel {
   publishes: number[];
   /** Networks the service joins; empty: the project's default network. */
   networks: string[];
+  /** LD_PRELOAD the file sets on the service, kept in front of libfaketime. */
+  ldPreload?: string;
+}
+
+/** Where the override mounts libfaketime and the clock folder inside a container. */
+export const CONTAINER_LIBFAKETIME = '/opt/auditchaos-faketime/libfaketime.so.1';
+export const CONTAINER_CLOCK_DIR = '/opt/auditchaos-clock';
+/**
+ * An empty file of the clock folder, mounted over the name of the semaphore libfaketime (0.9.10)
+ * would make for the container's first process. That process creates /dev/shm/sem.faketime_sem_<pid>
+ * owned by its user (mode 0600) and passes its name on in FAKETIME_SHARED; an entrypoint that starts
+ * as root and drops to another user with exec (gosu, su-exec: the official postgres image) then
+ * runs a process that may not open it, and libfaketime exits. With the name taken, creation fails
+ * quietly and every process keeps its clock state to itself, which the timestamp file needs no more.
+ */
+export const SHM_GUARD_FILE = 'shm-guard';
+const GUARDED_SEMAPHORE = '/dev/shm/sem.faketime_sem_1';
+
+function environmentValue(env: unknown, key: string): string | undefined {
+  if (Array.isArray(env)) {
+    const hit = env.map(String).find((e) => e.startsWith(`${key}=`));
+    return hit?.slice(key.length + 1);
+  }
+  if (env && typeof env === 'object' && key in env) {
+    const v = (env as Record<string, unknown>)[key];
+    return v === null || v === undefined ? undefined : String(v);
+  }
+  return undefined;
 }
 
 export type ComposeModel = Record<string, ComposeServiceModel>;
@@ -39,7 +70,8 @@ export function readComposeModel(text: string): ComposeModel {
       : nets && typeof nets === 'object'
         ? Object.keys(nets)
         : [];
-    out[name] = { publishes, networks };
+    const ldPreload = environmentValue(svc?.environment, 'LD_PRELOAD');
+    out[name] = { publishes, networks, ...(ldPreload ? { ldPreload } : {}) };
   }
   return out;
 }
@@ -53,6 +85,11 @@ export interface OverrideInput {
   hostPorts: { toxiproxy: number; service: string; database: number | undefined };
   /** Listen ports of the scenario's proxies, inside the toxiproxy container and on the host. */
   proxyPorts: number[];
+  /**
+   * Clock faults: the host's libfaketime, the run's folder of timestamp files, and each moved
+   * service's file name in it. Only these services are touched.
+   */
+  clock?: { lib: string; dir: string; files: Record<string, string> };
 }
 
 export interface Override {
@@ -79,6 +116,20 @@ export function composeOverride(input: OverrideInput): Override {
       svc.ports = [`127.0.0.1:${host}:${port}`];
   };
   for (const s of stack.all) services[s.name] = { labels: { ...labels, [LABEL_ROLE]: s.role } };
+  for (const [name, file] of Object.entries(input.clock?.files ?? {})) {
+    const svc = services[name];
+    const clock = input.clock;
+    if (!svc || !clock) throw new Error(`a clock fault targets ${name}, which stack.services does not name`);
+    // The folder, not the file: the harness replaces the file by a rename, which a bind-mounted
+    // file would never show (it keeps the old inode).
+    svc.volumes = [
+      `${clock.lib}:${CONTAINER_LIBFAKETIME}:ro`,
+      `${clock.dir}:${CONTAINER_CLOCK_DIR}:ro`,
+      `${clock.dir}/${SHM_GUARD_FILE}:${GUARDED_SEMAPHORE}:ro`,
+    ];
+    const base = model[name]?.ldPreload ? { LD_PRELOAD: model[name]?.ldPreload } : {};
+    svc.environment = faketimeEnv(CONTAINER_LIBFAKETIME, `${CONTAINER_CLOCK_DIR}/${file}`, base);
+  }
   publish(stack.service.name, stack.service.port, input.hostPorts.service);
   if (stack.database) publish(stack.database.name, stack.database.port, input.hostPorts.database);
 

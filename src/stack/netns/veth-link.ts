@@ -44,7 +44,7 @@ export function pickSubnet(
   throw new EnvironmentError("no free /30 in 10.213.0.0/16 for the run's veth pair");
 }
 
-function hasNetAdmin(): boolean {
+export function hasNetAdmin(): boolean {
   if (userInfo().uid === 0) return true;
   try {
     // CapEff bit 12 is CAP_NET_ADMIN, bit 21 CAP_SYS_ADMIN (needed by `ip netns add` and nsenter)

@@ -3,7 +3,9 @@ import { EnvironmentError } from '../../../src/errors.ts';
 import { parseScenario } from '../../../src/scenario/load.ts';
 import { classifyComposeError, projectName } from '../../../src/stack/compose/compose-cli.ts';
 import { ComposeStack, planProxies, stackImages } from '../../../src/stack/compose/compose-stack.ts';
+import { containerSites, localEngineProblem } from '../../../src/stack/compose/container-net.ts';
 import { DockerEngine, demuxDockerLog } from '../../../src/stack/compose/docker-engine.ts';
+import { netExec } from '../../../src/stack/netns/net-exec.ts';
 import { stackModel } from '../../../src/stack/services.ts';
 
 const scenario = (proxies = '') =>
@@ -150,5 +152,69 @@ describe('no Docker engine', () => {
     expect(err).toBeInstanceOf(EnvironmentError);
     expect((err as EnvironmentError).exitCode).toBe(3);
     expect((err as Error).message).toContain('no Docker engine answers at unix:///nonexistent/docker.sock');
+  });
+});
+
+describe('packet and clock faults need the engine on this host', () => {
+  const facts = { dockerHost: undefined, platform: 'linux', privileged: true };
+  it('an engine over tcp or ssh, a non-Linux host, or no root is an exit-3 error saying why', () => {
+    const tcp = localEngineProblem('packet', { ...facts, dockerHost: 'tcp://10.1.2.3:2375' });
+    expect(tcp).toBeInstanceOf(EnvironmentError);
+    expect(tcp?.exitCode).toBe(3);
+    expect(tcp?.message).toMatch(
+      /nsenter .*DOCKER_HOST=tcp:\/\/10\.1\.2\.3:2375 names an engine reached over tcp/,
+    );
+    expect(localEngineProblem('clock', { ...facts, dockerHost: 'ssh://me@box' })?.message).toMatch(
+      /bind-mount this host's libfaketime.*over ssh/,
+    );
+    expect(localEngineProblem('packet', { ...facts, platform: 'darwin' })?.message).toMatch(
+      /virtual machine/,
+    );
+    expect(localEngineProblem('packet', { ...facts, privileged: false })?.message).toMatch(/needs root/);
+    // A clock fault needs no root; a local socket is this host.
+    expect(localEngineProblem('clock', { ...facts, privileged: false })).toBeUndefined();
+    expect(localEngineProblem('packet', { ...facts, dockerHost: 'unix:///run/docker.sock' })).toBeUndefined();
+  });
+
+  it('up() with a packet fault and DOCKER_HOST=tcp://... stops before it touches the engine', async () => {
+    const s = parseScenario(
+      'version: 1\nname: t\ndescription: t\nstack: { runtime: compose }\nworkload: { rate: 10/s, duration: 5s }\nfaults:\n  - { at: 1s, for: 1s, kind: packet, target: postgres, loss: 30% }\n',
+      't.yml',
+    );
+    const env = { DOCKER_HOST: 'tcp://192.0.2.1:2375' };
+    const stack = new ComposeStack({ runId: 'remote', scenario: s, env, engine: new DockerEngine(env) });
+    const err = await stack.up().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EnvironmentError);
+    expect((err as EnvironmentError).exitCode).toBe(3);
+    expect((err as Error).message).toMatch(
+      /packet faults on compose .* DOCKER_HOST=tcp:\/\/192\.0\.2\.1:2375/,
+    );
+  });
+});
+
+describe('containerSites', () => {
+  it("refuses a process in the host's own namespace, a stopped container and a pid this host does not have", async () => {
+    await expect(containerSites(netExec, { name: 'c', pid: process.pid, addresses: [] })).rejects.toThrow(
+      /runs in the host's network namespace/,
+    );
+    await expect(containerSites(netExec, { name: 'c', pid: 0, addresses: [] })).rejects.toThrow(
+      /is not running/,
+    );
+    await expect(containerSites(netExec, { name: 'c', pid: 2 ** 30, addresses: [] })).rejects.toThrow(
+      /is not visible on this host/,
+    );
+  });
+});
+
+describe('down after a preflight error', () => {
+  it('touches no engine and reports no cleanup problem: nothing was started', async () => {
+    const s = parseScenario(
+      'version: 1\nname: t\ndescription: t\nstack: { runtime: compose }\nworkload: { rate: 10/s, duration: 5s }\nfaults:\n  - { at: 1s, for: 1s, kind: packet, target: postgres, loss: 30% }\n',
+      't.yml',
+    );
+    const env = { DOCKER_HOST: 'tcp://192.0.2.1:2375' };
+    const stack = new ComposeStack({ runId: 'remote-down', scenario: s, env, engine: new DockerEngine(env) });
+    await expect(stack.up()).rejects.toThrow(/DOCKER_HOST=tcp/);
+    await expect(stack.down()).resolves.toBeUndefined();
   });
 });

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { composeOverride, readComposeModel } from '../../../src/stack/compose/override.ts';
+import {
+  CONTAINER_CLOCK_DIR,
+  CONTAINER_LIBFAKETIME,
+  composeOverride,
+  readComposeModel,
+} from '../../../src/stack/compose/override.ts';
 import { stackModel } from '../../../src/stack/services.ts';
 
 const foreign = `
@@ -117,5 +122,42 @@ describe('compose override', () => {
         proxyPorts: [],
       }),
     ).toThrow('stack.services names store, worker, which the compose file does not define (it has ledger)');
+  });
+
+  it('runs exactly the services a clock fault moves under libfaketime: the library and the folder mounted, the environment set', () => {
+    const o = composeOverride({
+      model: readComposeModel(
+        `${foreign.replace('    image: ledger\n', '    image: ledger\n    environment: ["LD_PRELOAD=/usr/lib/libjemalloc.so.2"]\n')}`,
+      ),
+      stack: ledgerStore,
+      runId: 'r3',
+      proxyImage: 'x',
+      hostPorts: { toxiproxy: 1, service: '2', database: 3 },
+      proxyPorts: [],
+      clock: {
+        lib: '/usr/lib/x/libfaketime.so.1',
+        dir: '/tmp/run-clock',
+        files: { ledger: 'clock-ledger.rc' },
+      },
+    });
+    const doc = parse(o.yaml) as {
+      services: Record<string, { volumes?: string[]; environment?: Record<string, string> }>;
+    };
+    expect(doc.services.ledger?.volumes).toEqual([
+      `/usr/lib/x/libfaketime.so.1:${CONTAINER_LIBFAKETIME}:ro`,
+      `/tmp/run-clock:${CONTAINER_CLOCK_DIR}:ro`,
+      '/tmp/run-clock/shm-guard:/dev/shm/sem.faketime_sem_1:ro',
+    ]);
+    expect(doc.services.ledger?.environment).toEqual({
+      // the file's own preload first, libfaketime after it
+      LD_PRELOAD: `/usr/lib/libjemalloc.so.2:${CONTAINER_LIBFAKETIME}`,
+      FAKETIME_TIMESTAMP_FILE: `${CONTAINER_CLOCK_DIR}/clock-ledger.rc`,
+      FAKETIME_CACHE_DURATION: '1',
+      FAKETIME_DONT_FAKE_MONOTONIC: '1',
+    });
+    for (const other of ['store', 'worker', 'toxiproxy']) {
+      expect(doc.services[other]?.volumes, other).toBeUndefined();
+      expect(doc.services[other]?.environment, other).toBeUndefined();
+    }
   });
 });
