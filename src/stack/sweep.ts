@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Toxiproxy } from 'toxiproxy-node-client';
 import { runShellCommand } from '../chaos/command-fault.ts';
 import { DockerEngine } from './compose/docker-engine.ts';
+import { overrideFileName } from './compose/override.ts';
 import { parseWorkDirName, WORK_DIR_OWNER_FILE } from './local/work-dir.ts';
 import { sweepNetCleanups } from './netns/cleanup.ts';
 import { isAlive, listRunStates, type RunState, stateDir, sweepLocal, sweepStateTmpFiles } from './state.ts';
@@ -164,6 +165,13 @@ async function sweepOne(state: RunState): Promise<string[]> {
     actions.push(...r.containers.map((c) => `removed container ${c}`));
     actions.push(...r.networks.map((n) => `removed network ${n}`));
     actions.push(...r.volumes.map((v) => `removed volume ${v}`));
+    // The override file its up() wrote (the run's own, known by its name; never the team's file).
+    const override = overrideFileName(state.composeProject);
+    for (const f of state.composeFiles ?? []) {
+      if (path.basename(f) !== override || !existsSync(f)) continue;
+      await rm(f, { force: true });
+      actions.push(`removed ${f}`);
+    }
   }
   return actions;
 }

@@ -14,8 +14,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { RunSink } from '../../src/report/events.ts';
 import { runScenario } from '../../src/run/run-scenario.ts';
 import type { Scenario } from '../../src/scenario/schema.ts';
+import { projectName } from '../../src/stack/compose/compose-cli.ts';
 import { ComposeStack, DEFAULT_COMPOSE_FILE } from '../../src/stack/compose/compose-stack.ts';
 import { DockerEngine } from '../../src/stack/compose/docker-engine.ts';
+import { overrideFileName } from '../../src/stack/compose/override.ts';
 import { freePort } from '../../src/stack/local/free-port.ts';
 import { listRunStates } from '../../src/stack/state.ts';
 import { BIN, REPO_ROOT, runCli } from '../helpers/cli.ts';
@@ -236,6 +238,7 @@ faults:
     expect(down.exitCode, down.stdout + down.stderr).toBe(0);
     expect(down.stdout).toContain(`set the clock file ${run.clockFile} back to +0`);
     expect(existsSync(path.dirname(run.clockFile))).toBe(false);
+    expect(existsSync(path.join(tmpdir(), overrideFileName(projectName(run.runId))))).toBe(false);
     const left = await new DockerEngine().containers({ all: true });
     expect(left.filter((c) => c.labels['io.auditchaos.run-id'] === run.runId)).toEqual([]);
     expect(readdirSync(states).filter((f) => f.endsWith('.json'))).toEqual([]);

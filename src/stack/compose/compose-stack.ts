@@ -39,7 +39,7 @@ import {
 } from './compose-cli.ts';
 import { containerSites, localEngineProblem } from './container-net.ts';
 import { type ContainerInfo, DockerEngine, type Selector } from './docker-engine.ts';
-import { composeOverride, readComposeModel, SHM_GUARD_FILE } from './override.ts';
+import { composeOverride, overrideFileName, readComposeModel, SHM_GUARD_FILE } from './override.ts';
 
 /** compose/stack.yml of this repository: the default when a scenario names none. */
 export const DEFAULT_COMPOSE_FILE = path.resolve(import.meta.dirname, '../../../compose/stack.yml');
@@ -518,7 +518,7 @@ export class ComposeStack implements Stack {
       });
     }
     this.toxiproxyService = override.toxiproxyService;
-    const file = path.join(tmpdir(), `auditchaos-${this.project}.override.yml`);
+    const file = path.join(tmpdir(), overrideFileName(this.project));
     await writeFile(file, override.yaml);
     this.overrideFile = file;
     if (override.addsToxiproxy) this.log(`compose: adds ${image} as ${override.toxiproxyService} (${file})`);

@@ -76,6 +76,11 @@ export function readComposeModel(text: string): ComposeModel {
   return out;
 }
 
+/** The override's file name for a project (in the temp dir; `auditchaos down` knows it by this). */
+export function overrideFileName(project: string): string {
+  return `auditchaos-${project}.override.yml`;
+}
+
 export interface OverrideInput {
   model: ComposeModel;
   stack: StackModel;
