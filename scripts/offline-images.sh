@@ -5,7 +5,7 @@
 # ghcr.io/shopify/toxiproxy, and the example stack examples/pyledger (Python from Debian). Needs
 # root, docker, debootstrap and Debian's package mirror (or DEBIAN_MIRROR pointing at a local one).
 # Idempotent: images that exist are kept, except the three built from this repository, which are
-# rebuilt (fast: Docker's layer cache).
+# rebuilt (fast: Docker's layer cache), and the Postgres image when its files changed.
 #
 #   scripts/offline-images.sh               build, then print the variables to export
 #   eval "$(scripts/offline-images.sh --env)"   build quietly and export them into this shell
@@ -82,11 +82,16 @@ else
   build --build-arg "BASE_IMAGE=$base_image" -t "$node_image" "$work/node"
 fi
 
-if have_image "$postgres_image"; then
+# The Postgres image is kept only while it was built from the same files (its entrypoint changes
+# with the repository): a label holds their hash.
+pg_context=$(cat "$repo"/compose/offline/postgres/* | sha256sum | cut -c1-16)
+pg_label=$(docker image inspect -f '{{index .Config.Labels "io.auditchaos.context"}}' "$postgres_image" 2>/dev/null || true)
+if have_image "$postgres_image" && [ "$pg_label" = "$pg_context" ]; then
   log "$postgres_image present"
 else
   log "building $postgres_image from Debian's postgresql-15"
-  build --build-arg "BASE_IMAGE=$base_image" -t "$postgres_image" "$repo/compose/offline/postgres"
+  build --build-arg "BASE_IMAGE=$base_image" --label "io.auditchaos.context=$pg_context" \
+    -t "$postgres_image" "$repo/compose/offline/postgres"
 fi
 
 log "building $auditlog_image from this repository"
