@@ -4,6 +4,7 @@
  */
 import type { FindingStory } from '../report/story.ts';
 import type { FindingKind } from '../scenario/vocabulary.ts';
+import type { RangeSpec } from './range-merge.ts';
 
 export type { FindingKind };
 
@@ -93,6 +94,11 @@ export interface LogSource {
    * than the recipe (undefined where it did not). scanLog uses it only with referenceRecipe().
    */
   referenceHashedBatches?(signal?: AbortSignal): AsyncIterable<HashedBatch>;
+  /**
+   * Optional: a plain JSONL file of the reference format that workers can verify in byte ranges
+   * (range-merge.ts); scanLog uses it with referenceRecipe(), instead of the batches.
+   */
+  readonly ranges?: RangeSpec;
   /** Checks this source cannot feed, with the reason (e.g. chain: "table has no hash column"). */
   readonly notAvailable?: Readonly<Partial<Record<'chain', string>>>;
   /**

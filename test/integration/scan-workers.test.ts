@@ -4,6 +4,8 @@
  * blocks cut at many places); no thread left behind when a scan ends, is aborted or its consumer
  * stops early; a dying worker only costs speed. (Postgres has no worker path: see docs/scan.md.)
  */
+
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,9 +21,11 @@ import {
   scanWorkerStats,
   throughPool,
 } from '../../src/scan/parallel.ts';
+import { liveRangeWorkers, rangeStats } from '../../src/scan/range-merge.ts';
+import { jcs, payloadDigest } from '../../src/scan/reference-chain.ts';
 import { type ScanResult, scanLog } from '../../src/scan/scan.ts';
 import { jsonlSource } from '../../src/scan/sources/jsonl.ts';
-import type { LogSource, SourceItem } from '../../src/scan/types.ts';
+import type { CheckpointSet, LedgerOp, LogSource, SourceItem } from '../../src/scan/types.ts';
 
 const N = 20_000;
 let dir: string;
@@ -66,6 +70,115 @@ async function items(source: LogSource): Promise<SourceItem[]> {
   return out;
 }
 
+/** A history for the damaged log: ok, failed, indeterminate and never-sent ops, digests, and ops never written. */
+function historyFor(lines: string[]): LedgerOp[] {
+  const ops: LedgerOp[] = [];
+  let i = 0;
+  for (const line of lines) {
+    let e: { event_id?: unknown; payload?: unknown; seq?: unknown };
+    try {
+      e = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (typeof e?.event_id !== 'string') continue;
+    i++;
+    if (i % 997 === 0) continue; // unexpected: no writer attempted it
+    const outcome =
+      i % 1499 === 0 ? 'fail' : i % 1201 === 0 ? 'not-sent' : i % 401 === 0 ? 'indeterminate' : 'ok';
+    const digest = i % 1301 === 0 ? 'f'.repeat(64) : payloadDigest(e.payload); // a digest that differs
+    ops.push({
+      eventId: e.event_id,
+      outcome,
+      payloadDigest: digest,
+      invokedAt: i,
+      completedAt: i + 1,
+      attempts: 1,
+    });
+  }
+  for (let k = 0; k < 5; k++)
+    ops.push({
+      eventId: `lost-${k}`,
+      outcome: k % 2 ? 'ok' : 'indeterminate',
+      payloadDigest: '',
+      invokedAt: 1,
+      completedAt: 2,
+      attempts: 1,
+    });
+  return ops;
+}
+
+function checkpointsFor(lines: string[]): CheckpointSet {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const cp = (seq: number, hash: string) => {
+    const body = { seq, hash, ts: '2026-12-02T12:00:00.000000Z' };
+    return { ...body, signature: sign(null, Buffer.from(jcs(body)), privateKey).toString('base64') };
+  };
+  const at = (k: number) => JSON.parse(lines[k]!) as { seq: number; hash: string };
+  return {
+    publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    checkpoints: [
+      cp(at(100).seq, at(100).hash),
+      cp(at(3001).seq, 'ab'.repeat(32)), // rewritten since
+      { ...cp(at(8000).seq, at(8000).hash), signature: 'AAAA' }, // bad signature
+      cp(N + 50, 'cd'.repeat(32)), // a lost tail
+    ],
+  };
+}
+
+describe('scan in ranges (range-scan.ts, range-merge.ts)', () => {
+  it('JSONL: the same result as one thread, finding for finding, ranges cut anywhere, guesses wrong or right', async () => {
+    const lines = damagedLines();
+    // a fork near many cuts: two entries claim the same predecessor, and a link skipping one entry
+    const fork = JSON.parse(lines[11_000]!) as Record<string, unknown>;
+    lines.splice(11_001, 0, JSON.stringify({ ...fork, event_id: 'forked', hash: 'ee'.repeat(32) }));
+    lines[13_000] = lines[13_000]!.replace(
+      /"prev_hash":"[0-9a-f]{64}"/,
+      `"prev_hash":${JSON.stringify(JSON.parse(lines[12_998]!).hash)}`,
+    );
+    const file = path.join(dir, 'damaged-ranges.jsonl');
+    await writeJsonl(file, lines);
+    const history = historyFor(lines);
+    const checkpoints = checkpointsFor(lines);
+    const opts = { ledger: history, checkpoints, before: { lastSeq: 40 } };
+    const single = await scanLog({
+      source: await jsonlSource(file, { workers: 0 }),
+      ...opts,
+      maxFindings: 100_000,
+    });
+    const kinds = new Set(single.findings.map((f) => f.kind));
+    for (const k of [
+      'broken-chain',
+      'partial',
+      'duplicate',
+      'missing',
+      'unexpected',
+      'indeterminate',
+      'rollback',
+    ])
+      expect(kinds).toContain(k);
+    expect(single.findings.some((f) => f.message.includes('fork'))).toBe(true);
+    expect(single.findings.some((f) => f.preexisting)).toBe(true);
+    for (const [rangeBytes, warmLines] of [
+      [7_777, 64],
+      [20_000, 2],
+      [65_536, 0],
+    ] as const) {
+      const before = rangeStats();
+      const par = await scanLog({
+        source: await jsonlSource(file, { workers: 2, parallelMinBytes: 1, rangeBytes, warmLines }),
+        ...opts,
+        maxFindings: 100_000,
+      });
+      const after = rangeStats();
+      expect(after.ranges - before.ranges).toBeGreaterThan(50);
+      if (warmLines <= 2) expect(after.reruns).toBeGreaterThan(before.reruns); // wrong guesses are redone
+      expect(view(par)).toBe(view(single));
+      expect(liveRangeWorkers()).toBe(0);
+    }
+  }, 180_000);
+});
+
 describe('scan with worker threads', () => {
   it('JSONL: the same items and findings as one thread, plain and gzip, blocks cut anywhere', async () => {
     const lines = damagedLines();
@@ -90,7 +203,7 @@ describe('scan with worker threads', () => {
       [file, 7_777],
       [gz, 50_000],
     ] as const) {
-      const opts = { workers: 1, parallelMinBytes: 1, chunkBytes, waitForWorkers: true };
+      const opts = { workers: 1, parallelMinBytes: 1, chunkBytes, waitForWorkers: true, ranges: false };
       const before = scanWorkerStats().workerBlocks;
       const par = await scanLog({ source: await jsonlSource(f, opts) });
       expect(scanWorkerStats().workerBlocks).toBeGreaterThan(before);
@@ -108,7 +221,7 @@ describe('scan with worker threads', () => {
       file,
       [...referenceLines({ count: N, payloadBytes: 24 })].map((b) => b.line),
     );
-    const opts = { workers: 1, parallelMinBytes: 1, chunkBytes: 32_768, waitForWorkers: true };
+    const opts = { workers: 1, parallelMinBytes: 1, chunkBytes: 32_768, waitForWorkers: true, ranges: false };
     const ac = new AbortController();
     const aborted = scanLog({
       source: await jsonlSource(file, opts),

@@ -1,0 +1,85 @@
+/**
+ * JSONL lines to items: the per-line code shared by the one-thread JSONL source and the range
+ * workers (range-scan.ts), so that both make the same items and hashes from the same text. A line
+ * of the reference format in canonical form (fast-line.ts) is read without JSON.parse of the whole
+ * line and hashed over its canonical body cut from the line; every other line takes the general
+ * path (JSON.parse + the record reader), and its hash is left to the chain check.
+ */
+import {
+  canonicalBodyOf,
+  F_ACTION,
+  F_ACTOR,
+  F_EVENT_ID,
+  F_HASH,
+  F_PAYLOAD,
+  F_PREV_HASH,
+  F_TS,
+  fieldString,
+  newReferenceLine,
+  parseReferenceLine,
+} from './fast-line.ts';
+import { makeHasher } from './recipe.ts';
+import { StoredJson } from './strict-json.ts';
+import type { HashedBatch, LogEntry, SourceItem } from './types.ts';
+
+export interface LineItemOptions {
+  /** The canonical-line fast path (reference mapping, hashes present). */
+  fast: boolean;
+  /** A line through the general path. */
+  slowItem: (text: string, lineNo: number) => SourceItem;
+  /** Keep each entry's stored form, the payload found under this key. */
+  storedKey?: string | undefined;
+}
+
+/**
+ * Returns add(out, text, start, stop, lineNo): the lines of text[start, stop) (at least one: stop
+ * ends the last line) into `out`, numbered from lineNo (blank lines count, and are skipped); it
+ * returns the next line number. `out.hashes`, when present, gets each item's reference hash
+ * (undefined off the fast path).
+ */
+export function lineItemReader(opts: LineItemOptions) {
+  const { fast, slowItem, storedKey } = opts;
+  const ref = newReferenceLine();
+  const hasher = makeHasher('sha256');
+  return (out: HashedBatch, text: string, start: number, stop: number, lineNo: number): number => {
+    const { items, hashes } = out;
+    let p = start;
+    for (let more = true; more; ) {
+      let nl = text.indexOf('\n', p);
+      if (nl === -1 || nl >= stop) {
+        nl = stop;
+        more = false;
+      }
+      const e = nl > p && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      const lineAt = lineNo++;
+      const ls = p;
+      p = nl + 1;
+      if (e === ls || (text.charCodeAt(ls) <= 32 && text.slice(ls, e).trim() === '')) continue;
+      if (fast && parseReferenceLine(text, ls, e, ref)) {
+        const at = ref.at;
+        const payloadText = text.slice(at[F_PAYLOAD * 2]!, at[F_PAYLOAD * 2 + 1]!);
+        const entry: LogEntry = {
+          seq: ref.seq,
+          eventId: fieldString(text, ref, F_EVENT_ID),
+          ts: fieldString(text, ref, F_TS),
+          actor: fieldString(text, ref, F_ACTOR),
+          action: fieldString(text, ref, F_ACTION),
+          payload: JSON.parse(payloadText),
+          prevHash: fieldString(text, ref, F_PREV_HASH),
+          hash: fieldString(text, ref, F_HASH),
+          line: lineAt,
+        };
+        if (storedKey !== undefined) {
+          const pl = entry.payload;
+          entry.stored = new StoredJson(typeof pl === 'string' ? pl : payloadText, pl, text.slice(ls, e));
+        }
+        items.push(entry);
+        hashes?.push(hasher(entry.prevHash, canonicalBodyOf(text, ls, ref)));
+        continue;
+      }
+      items.push(slowItem(text.slice(ls, e), lineAt));
+      hashes?.push(undefined);
+    }
+    return lineNo;
+  };
+}
