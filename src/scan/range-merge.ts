@@ -18,7 +18,7 @@ import { type Emit, where } from './checks/check.ts';
 import type { CheckpointCheck } from './checks/checkpoint.ts';
 import { ScanWorkerPool } from './parallel.ts';
 import type { RangeContext, RangeJob, RangeSummary } from './range-scan.ts';
-import { RANGE_SUMMARY_VERSION } from './range-scan.ts';
+import { RANGE_SUMMARY_VERSION, scanRange } from './range-scan.ts';
 import type { RangeMessage } from './scan-worker.ts';
 import type { Finding, LogEntry, SourceItem } from './types.ts';
 
@@ -32,6 +32,13 @@ export interface RangeSpec {
   rangeBytes?: number;
   /** Lines read before a range to guess its chain state (tests make it small). */
   warmLines?: number;
+  /**
+   * Ranges already verified elsewhere (scan merge): joined in this order, no workers. A range
+   * whose guessed start state proves wrong is verified again here, after `beforeReread` (which
+   * throws when the file cannot be read as the same log).
+   */
+  summaries?: RangeSummary[];
+  beforeReread?: (why: string) => void;
 }
 
 /** Cut points: byte offsets of line starts, from 0 to size (each range is [cuts[i], cuts[i+1])). */
@@ -195,6 +202,10 @@ export async function runRanges(
   merger: RangeMerger,
   opts: RangeRunOptions = {},
 ): Promise<void> {
+  if (spec.summaries) {
+    joinGiven(spec, spec.summaries, context, merger, opts);
+    return;
+  }
   const rangeBytes = spec.rangeBytes ?? defaultRangeBytes(spec.size, spec.workers);
   const cuts = planRanges(spec.file, spec.size, rangeBytes);
   const jobs: RangeJob[] = [];
@@ -258,6 +269,32 @@ export async function runRanges(
     rangeWorkersLive -= pool.size;
     await pool.close();
   }
+}
+
+/** Joins summaries made elsewhere, in log order; a wrong guess is verified again on this thread. */
+function joinGiven(
+  spec: RangeSpec,
+  summaries: RangeSummary[],
+  context: RangeContext,
+  merger: RangeMerger,
+  opts: RangeRunOptions,
+): void {
+  for (let s of summaries) {
+    opts.signal?.throwIfAborted();
+    const truth = merger.check(s);
+    stats.ranges++;
+    if (truth) {
+      merger.reruns++;
+      stats.reruns++;
+      spec.beforeReread?.(
+        `to verify bytes ${s.start}..${s.end} again from the chain state at their start (the range's guess of it was wrong: damage or a fork across the cut)`,
+      );
+      s = scanRange({ file: spec.file, start: s.start, end: s.end, state: truth }, context);
+    }
+    merger.join(s);
+    opts.onJoined?.(merger);
+  }
+  merger.done();
 }
 
 const stats = { ranges: 0, reruns: 0 };

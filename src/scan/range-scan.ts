@@ -27,7 +27,14 @@ import { lineItemReader } from './line-items.ts';
 import { decodeBlock } from './parallel.ts';
 import { referenceRecipe } from './recipe.ts';
 import { REFERENCE_MAPPING, recordReader, slowLineItem } from './sources/record.ts';
-import { type Finding, type HashedBatch, isUnreadable, type LedgerOp, type SourceItem } from './types.ts';
+import {
+  type CheckpointSet,
+  type Finding,
+  type HashedBatch,
+  isUnreadable,
+  type LedgerOp,
+  type SourceItem,
+} from './types.ts';
 
 export const RANGE_SUMMARY_VERSION = 1;
 
@@ -94,6 +101,19 @@ const READ_BYTES = 1 << 20;
 const recipe = referenceRecipe();
 const read = recordReader(REFERENCE_MAPPING, { hashless: false });
 const slowItem = (text: string, lineNo: number): SourceItem => slowLineItem(read, text, lineNo);
+
+/** The context of a scan with these inputs: the same in scanLog and in a range scan of its own (range-job.ts). */
+export function rangeContextOf(
+  ledger: Ledger | undefined,
+  checkpoints: CheckpointSet | undefined,
+  before: { lastSeq: number } | undefined,
+): RangeContext {
+  const context: RangeContext = {};
+  if (ledger) context.ledgerOps = [...ledger.ops.values()];
+  if (before) context.before = before;
+  if (checkpoints) context.checkpointSeqs = [...new Set(checkpoints.checkpoints.map((c) => c.seq))];
+  return context;
+}
 
 let ledgerFor: { ops: LedgerOp[] | undefined; ledger: Ledger | undefined } = {
   ops: undefined,

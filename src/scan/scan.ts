@@ -12,7 +12,7 @@ import { createDuplicateCheck } from './checks/duplicate.ts';
 import { buildLedger, createLedgerCheck, type Ledger } from './checks/ledger.ts';
 import { createPartialCheck, REQUIRED_FIELDS } from './checks/partial.ts';
 import { RangeMerger, runRanges } from './range-merge.ts';
-import type { RangeContext } from './range-scan.ts';
+import { rangeContextOf } from './range-scan.ts';
 import { type HashRecipe, REFERENCE_RECIPE_ID, referenceRecipe } from './recipe.ts';
 import { batchesOf, fromArray } from './sources/array.ts';
 import { fileSpillStore } from './spill-file.ts';
@@ -209,11 +209,7 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
         ...(ledgerCheck ? { ledger: ledgerCheck } : {}),
         ...(checkpointCheck ? { checkpoint: checkpointCheck } : {}),
       });
-      const context: RangeContext = {};
-      if (ledger) context.ledgerOps = [...ledger.ops.values()];
-      if (opts.before) context.before = opts.before;
-      if (opts.checkpoints)
-        context.checkpointSeqs = [...new Set(opts.checkpoints.checkpoints.map((c) => c.seq))];
+      const context = rangeContextOf(ledger, opts.checkpoints, opts.before);
       const sync = () => {
         entries = merger.entries;
         unreadable = merger.unreadable;
