@@ -1,11 +1,12 @@
 /**
  * A fast path for JSONL lines of the reference format that are already in canonical form: it
- * validates the raw text against a strict subset of RFC 8785 output (ASCII only, no whitespace,
+ * validates the raw text against a strict subset of RFC 8785 output (no whitespace,
  * object keys strictly ascending, strings escaped exactly as JSON.stringify escapes them, numbers
  * exactly as ECMAScript prints them) and records where each field's value starts and ends. For
  * such a line, JCS(JSON.parse(value text)) is the value text itself, so the canonical entry body
  * can be cut out of the line instead of being re-serialized, and the payload never has to be
- * walked again. Anything outside the subset (non-ASCII, whitespace, floats ECMAScript would print
+ * walked again. Non-ASCII text passes (JCS writes it as it is; a lone surrogate does not). Anything
+ * outside the subset (whitespace, floats ECMAScript would print
  * differently, unusual escapes, extra or repeated keys) returns false and the caller takes the
  * general path (JSON.parse + the recipe), so the subset only decides speed, never a verdict.
  * test/unit/scan/fast-line.test.ts checks both paths agree on awkward lines.
@@ -55,7 +56,15 @@ function scanString(s: string, p: number, end: number): number {
       p += 6;
       continue;
     }
-    if (c < 0x20 || c > 0x7f) return -1;
+    if (c < 0x20) return -1;
+    // Other characters stand as themselves in JCS (RFC 8785 3.2.2.2), except a lone surrogate, which
+    // JSON.stringify escapes and I-JSON forbids: only a high surrogate followed by a low one passes.
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const lo = s.charCodeAt(p + 1);
+      if (c > 0xdbff || !(lo >= 0xdc00 && lo <= 0xdfff) || p + 1 >= end) return -1;
+      p += 2;
+      continue;
+    }
     p++;
   }
 }
@@ -96,7 +105,7 @@ function scanNumber(s: string, p: number, end: number, intOnly: boolean): number
   return String(Number(text)) === text ? p : -1;
 }
 
-/** a < b for raw key texts without escapes (ASCII, so code units order as bytes). */
+/** a < b for raw key texts without escapes, by UTF-16 code units: the order of JCS (RFC 8785 3.2.3). */
 function keyLess(s: string, as: number, ae: number, bs: number, be: number): boolean {
   const la = ae - as;
   const lb = be - bs;

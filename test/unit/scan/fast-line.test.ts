@@ -49,6 +49,11 @@ const awkward: string[] = [
   canonical[3]!.replace('"prev_hash":"', '"prev_hash":"zz'),
   `${canonical[4]!} `,
   canonical[4]!.slice(0, -1),
+  // non-ASCII text: canonical as it stands (fast path), keys ordered by UTF-16 code units as JCS orders them
+  canonical[5]!.replace('"ok":false}', '"ok":false,"é":"Zoë 東京 😀","😀":"\u2028\u007f","｡":[1,"ü"]}'),
+  canonical[5]!.replace('"ok":false}', '"ok":false,"｡":1,"😀":2}'), // code point order, not UTF-16: slow path
+  canonical[5]!.replace('"actor":"user-6"', '"actor":"Łódź — Kraków"'),
+  canonical[5]!.replace('"actor":"user-6"', '"actor":"user\ud83d"'), // a lone surrogate (escaped)
   '',
   '   ',
   'null',
@@ -77,6 +82,17 @@ describe('the canonical-line fast path', () => {
     for (const l of accepted) {
       const rec = JSON.parse(l) as Record<string, unknown>;
       expect(jcs(rec.payload)).toBe(l.slice(l.indexOf('"payload":') + 10, l.indexOf(',"seq"')));
+    }
+  });
+
+  it('takes non-ASCII text, surrogate pairs included, but never a lone surrogate', () => {
+    const ref = newReferenceLine();
+    const line = (actor: string) => canonical[2]!.replace('"actor":"user-3"', `"actor":"${actor}"`);
+    for (const ok of ['Zoë', '東京', '😀', 'a\u2028b', 'café'])
+      expect(parseReferenceLine(line(ok), 0, line(ok).length, ref), ok).toBe(true);
+    for (const bad of ['\ud83d', '\ude00', 'x\ude00\ud83d', '\ud83d-x']) {
+      const l = line(bad);
+      expect(parseReferenceLine(l, 0, l.length, ref), JSON.stringify(bad)).toBe(false);
     }
   });
 
