@@ -29,6 +29,38 @@ export interface LineItemOptions {
   slowItem: (text: string, lineNo: number) => SourceItem;
   /** Keep each entry's stored form, the payload found under this key. */
   storedKey?: string | undefined;
+  /**
+   * Fast-path entries keep their payload as canonical text (LogEntry.canonicalPayload) and parse
+   * it only when `payload` is read (range-scan.ts: no check of a range reads it).
+   */
+  lazyPayload?: boolean;
+}
+
+/**
+ * An entry of a canonical line whose payload is parsed on first read. `payload` is a getter on the
+ * prototype: a copy (structured clone, JSON) carries canonicalPayload and no payload.
+ */
+class CanonicalEntry implements LogEntry {
+  private parsed: unknown;
+  private done = false;
+  constructor(
+    readonly seq: number,
+    readonly eventId: string,
+    readonly ts: string,
+    readonly actor: string,
+    readonly action: string,
+    readonly canonicalPayload: string,
+    readonly prevHash: string,
+    readonly hash: string,
+    readonly line: number,
+  ) {}
+  get payload(): unknown {
+    if (!this.done) {
+      this.parsed = JSON.parse(this.canonicalPayload);
+      this.done = true;
+    }
+    return this.parsed;
+  }
 }
 
 /**
@@ -39,6 +71,7 @@ export interface LineItemOptions {
  */
 export function lineItemReader(opts: LineItemOptions) {
   const { fast, slowItem, storedKey } = opts;
+  const lazy = opts.lazyPayload === true && storedKey === undefined;
   const ref = newReferenceLine();
   const hasher = makeHasher('sha256');
   return (out: HashedBatch, text: string, start: number, stop: number, lineNo: number): number => {
@@ -58,6 +91,22 @@ export function lineItemReader(opts: LineItemOptions) {
       if (fast && parseReferenceLine(text, ls, e, ref)) {
         const at = ref.at;
         const payloadText = text.slice(at[F_PAYLOAD * 2]!, at[F_PAYLOAD * 2 + 1]!);
+        if (lazy) {
+          const e = new CanonicalEntry(
+            ref.seq,
+            fieldString(text, ref, F_EVENT_ID),
+            fieldString(text, ref, F_TS),
+            fieldString(text, ref, F_ACTOR),
+            fieldString(text, ref, F_ACTION),
+            payloadText,
+            fieldString(text, ref, F_PREV_HASH),
+            fieldString(text, ref, F_HASH),
+            lineAt,
+          );
+          items.push(e);
+          hashes?.push(hasher(e.prevHash, canonicalBodyOf(text, ls, ref)));
+          continue;
+        }
         const entry: LogEntry = {
           seq: ref.seq,
           eventId: fieldString(text, ref, F_EVENT_ID),

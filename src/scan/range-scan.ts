@@ -231,7 +231,7 @@ export function scanRange(job: RangeJob, ctx: RangeContext): RangeSummary {
     }
   };
 
-  const add = lineItemReader({ fast: true, slowItem });
+  const add = lineItemReader({ fast: true, slowItem, lazyPayload: true });
   const batch: HashedBatch = { items: [], hashes: [] };
   const feed = (text: string, lineNo: number): number => {
     batch.items.length = 0;

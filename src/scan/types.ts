@@ -23,6 +23,11 @@ export interface LogEntry {
   /** Where it came from (1-based line of a JSONL file), for evidence. */
   line?: number;
   /**
+   * The payload's RFC 8785 canonical text, when the source read it as such (the JSONL fast path):
+   * the partial check uses it instead of serializing `payload` again.
+   */
+  canonicalPayload?: string;
+  /**
    * The stored text is not I-JSON (strict-json.ts): a duplicate member name or a lone surrogate,
    * which JSON.parse accepted silently. The partial check reports it.
    */
