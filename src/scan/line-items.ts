@@ -2,9 +2,13 @@
  * JSONL lines to items: the per-line code shared by the one-thread JSONL source and the range
  * workers (range-scan.ts), so that both make the same items and hashes from the same text. A line
  * of the reference format in canonical form (fast-line.ts) is read without JSON.parse of the whole
- * line and hashed over its canonical body cut from the line; every other line takes the general
- * path (JSON.parse + the record reader), and its hash is left to the chain check.
+ * line and hashed over its canonical body cut from the line; a line canonical but for its payload
+ * (keys in another order, jsonb's spacing) has only its payload parsed, checked for I-JSON and
+ * serialized; every other line takes the general path (JSON.parse + the record reader), and its
+ * hash is left to the chain check.
  */
+
+import { jcsFast } from './fast-jcs.ts';
 import {
   canonicalBodyOf,
   F_ACTION,
@@ -19,7 +23,7 @@ import {
   parseReferenceLine,
 } from './fast-line.ts';
 import { makeHasher } from './recipe.ts';
-import { StoredJson } from './strict-json.ts';
+import { jsonTextIssue, StoredJson } from './strict-json.ts';
 import type { HashedBatch, LogEntry, SourceItem } from './types.ts';
 
 export interface LineItemOptions {
@@ -88,9 +92,30 @@ export function lineItemReader(opts: LineItemOptions) {
       const ls = p;
       p = nl + 1;
       if (e === ls || (text.charCodeAt(ls) <= 32 && text.slice(ls, e).trim() === '')) continue;
-      if (fast && parseReferenceLine(text, ls, e, ref)) {
+      if (fast && parseReferenceLine(text, ls, e, ref, true)) {
         const at = ref.at;
-        const payloadText = text.slice(at[F_PAYLOAD * 2]!, at[F_PAYLOAD * 2 + 1]!);
+        const ps = at[F_PAYLOAD * 2]!;
+        const pe = at[F_PAYLOAD * 2 + 1]!;
+        const payloadText = text.slice(ps, pe);
+        // A payload not in canonical form (keys in another order, jsonb's spaces): parsed and
+        // serialized canonically here; the rest of the line is still read without JSON.parse.
+        let parsed: unknown;
+        let canonical: string | undefined;
+        if (ref.payloadLoose) {
+          if (jsonTextIssue(text, ps, pe) === undefined)
+            try {
+              parsed = JSON.parse(payloadText);
+              canonical = jcsFast(parsed);
+            } catch {
+              canonical = undefined;
+            }
+          if (canonical === undefined) {
+            items.push(slowItem(text.slice(ls, e), lineAt));
+            hashes?.push(undefined);
+            continue;
+          }
+        }
+        const body = canonicalBodyOf(text, ls, ref, canonical);
         if (lazy) {
           const e = new CanonicalEntry(
             ref.seq,
@@ -98,13 +123,13 @@ export function lineItemReader(opts: LineItemOptions) {
             fieldString(text, ref, F_TS),
             fieldString(text, ref, F_ACTOR),
             fieldString(text, ref, F_ACTION),
-            payloadText,
+            canonical ?? payloadText,
             fieldString(text, ref, F_PREV_HASH),
             fieldString(text, ref, F_HASH),
             lineAt,
           );
           items.push(e);
-          hashes?.push(hasher(e.prevHash, canonicalBodyOf(text, ls, ref)));
+          hashes?.push(hasher(e.prevHash, body));
           continue;
         }
         const entry: LogEntry = {
@@ -113,7 +138,7 @@ export function lineItemReader(opts: LineItemOptions) {
           ts: fieldString(text, ref, F_TS),
           actor: fieldString(text, ref, F_ACTOR),
           action: fieldString(text, ref, F_ACTION),
-          payload: JSON.parse(payloadText),
+          payload: canonical === undefined ? JSON.parse(payloadText) : parsed,
           prevHash: fieldString(text, ref, F_PREV_HASH),
           hash: fieldString(text, ref, F_HASH),
           line: lineAt,
@@ -123,7 +148,7 @@ export function lineItemReader(opts: LineItemOptions) {
           entry.stored = new StoredJson(typeof pl === 'string' ? pl : payloadText, pl, text.slice(ls, e));
         }
         items.push(entry);
-        hashes?.push(hasher(entry.prevHash, canonicalBodyOf(text, ls, ref)));
+        hashes?.push(hasher(entry.prevHash, body));
         continue;
       }
       items.push(slowItem(text.slice(ls, e), lineAt));
