@@ -19,10 +19,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { createDuplicateCheck } from '../src/scan/checks/duplicate.ts';
 import { eventIdFor, realisticLines, referenceLines } from '../src/scan/generate.ts';
 import { defaultWorkerCount } from '../src/scan/parallel.ts';
+import { pgReferenceTs } from '../src/scan/reference-chain.ts';
 import { scanLog } from '../src/scan/scan.ts';
 import { jsonlSource } from '../src/scan/sources/jsonl.ts';
 import { splitLines } from '../src/scan/sources/lines.ts';
@@ -69,7 +70,127 @@ function generated(n: number): LogSource {
   };
 }
 
+/**
+ * How fast rows leave PostgreSQL, before any verification: every row's eight fields decoded to
+ * strings, by text COPY with a hand parser (what postgresSource does), binary COPY (client-side
+ * int8, timestamptz and jsonb decoding), and text COPY of two seq ranges on two connections at once.
+ */
+async function pgRead(url: string, method: string): Promise<void> {
+  const s = measureStart();
+  const ts = pgReferenceTs('ts');
+  const textSelect = (where: string) =>
+    `SELECT seq::text, event_id, ${ts}, actor, action, payload::text, prev_hash, hash FROM audit_log ${where} ORDER BY seq`;
+  const connect = async () => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    return c;
+  };
+  let rows = 0;
+  let check = 0;
+  const textCopy = async (where: string) => {
+    const c = await connect();
+    try {
+      const stream = c.query(copyTo(`COPY (${textSelect(where)}) TO STDOUT`));
+      for await (const { lines } of splitLines(stream as AsyncIterable<Buffer>)) {
+        for (const line of lines) {
+          const f = line.split('\t');
+          check += f[7]!.length;
+          rows++;
+        }
+      }
+    } finally {
+      await c.end();
+    }
+  };
+  if (method === 'text') await textCopy('');
+  else if (method === 'parallel2') {
+    const c = await connect();
+    const r = await c.query<{ lo: string; hi: string }>(
+      'SELECT min(seq)::text lo, max(seq)::text hi FROM audit_log',
+    );
+    await c.end();
+    const lo = Number(r.rows[0]!.lo);
+    const mid = Math.floor((lo + Number(r.rows[0]!.hi)) / 2);
+    await Promise.all([textCopy(`WHERE seq <= ${mid}`), textCopy(`WHERE seq > ${mid}`)]);
+  } else {
+    const c = await connect();
+    const epoch = Date.UTC(2000, 0, 1);
+    try {
+      const stream = c.query(
+        copyTo(
+          'COPY (SELECT seq, event_id, ts, actor, action, payload, prev_hash, hash FROM audit_log ORDER BY seq) TO STDOUT (FORMAT binary)',
+        ),
+      );
+      let carry: Buffer | undefined;
+      let header = true;
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        const b: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+        let p = 0;
+        if (header) {
+          p = 11 + 4 + 4 + b.readInt32BE(15);
+          header = false;
+        }
+        for (;;) {
+          if (p + 2 > b.length) break;
+          const n = b.readInt16BE(p);
+          if (n === -1) {
+            p += 2;
+            break;
+          }
+          // the whole tuple must be here
+          let q = p + 2;
+          let whole = true;
+          for (let i = 0; i < n; i++) {
+            if (q + 4 > b.length) {
+              whole = false;
+              break;
+            }
+            const len = b.readInt32BE(q);
+            q += 4 + Math.max(0, len);
+            if (q > b.length) {
+              whole = false;
+              break;
+            }
+          }
+          if (!whole) break;
+          q = p + 2;
+          const f: string[] = new Array(n);
+          for (let i = 0; i < n; i++) {
+            const len = b.readInt32BE(q);
+            q += 4;
+            if (i === 0) f[i] = String(Number(b.readBigInt64BE(q)));
+            else if (i === 2) {
+              const us = b.readBigInt64BE(q);
+              const ms = epoch + Number(us / 1000n);
+              f[i] =
+                `${new Date(ms).toISOString().slice(0, 23)}${String(Number(us % 1000n)).padStart(3, '0')}Z`;
+            } else if (i === 5)
+              f[i] = b.toString('utf8', q + 1, q + len); // jsonb: a version byte, then text
+            else f[i] = b.toString('utf8', q, q + len);
+            q += len;
+          }
+          check += f[7]!.length;
+          rows++;
+          p = q;
+        }
+        carry = p < b.length ? b.subarray(p) : undefined;
+      }
+    } finally {
+      await c.end();
+    }
+  }
+  if (check === 0) throw new Error('no rows read');
+  const m: Measure = {
+    entries: rows,
+    ...measureEnd(s),
+    maxRssMB: process.resourceUsage().maxRSS / 1024,
+    findings: 0,
+  };
+  process.stdout.write(JSON.stringify(m));
+}
+
 async function child(mode: string, arg: string, extra?: string): Promise<void> {
+  if (mode === 'pgread') return pgRead(arg, extra!);
   const s = measureStart();
   let source: LogSource;
   // jsonl with extra "wN": N workers (w0: one thread); none: the default
@@ -198,15 +319,24 @@ interface CorpusResult {
   jsonl1: Measure;
   jsonl0: Measure;
   pg: Record<string, Measure>;
+  /** Reading only (no verification), by method. */
+  pgReads: Record<string, Measure>;
 }
 
 const row = (name: string, m: { entries: number; wallMs: number; cpuMs: number; maxRssMB?: number }) =>
   console.log(
-    `| ${name.padEnd(35)} | ${fmt(m.entries).padStart(9)} | ${(m.wallMs / 1000).toFixed(2).padStart(6)} | ${fmt(rate(m)).padStart(16)} | ${fmt(cpuRate(m)).padStart(15)} | ${m.maxRssMB === undefined ? '          -' : m.maxRssMB.toFixed(0).padStart(11)} |`,
+    `| ${name.padEnd(44)} | ${fmt(m.entries).padStart(9)} | ${(m.wallMs / 1000).toFixed(2).padStart(6)} | ${fmt(rate(m)).padStart(16)} | ${fmt(cpuRate(m)).padStart(15)} | ${m.maxRssMB === undefined ? '          -' : m.maxRssMB.toFixed(0).padStart(11)} |`,
   );
 
 /** PostgreSQL read methods measured (postgresSource `method`). */
 const PG_METHODS = ['copy', 'cursor'] as const;
+/** Ways to stream rows measured without verifying them (pgRead). */
+const PG_READS = ['text', 'binary', 'parallel2'] as const;
+const PG_READ_NAMES: Record<string, string> = {
+  text: 'text COPY, hand parser',
+  binary: 'binary COPY',
+  parallel2: 'text COPY, 2 seq ranges, 2 conns',
+};
 
 async function benchCorpus(corpus: Corpus, n: number, dir: string): Promise<CorpusResult> {
   const file = path.join(dir, `${corpus}.jsonl`);
@@ -225,6 +355,7 @@ async function benchCorpus(corpus: Corpus, n: number, dir: string): Promise<Corp
       throw new Error(`the clean ${corpus} JSONL log gave ${m.findings} findings over ${m.entries} entries`);
   const server = await PostgresServer.create();
   const pgResults: Record<string, Measure> = {};
+  const pgReads: Record<string, Measure> = {};
   try {
     s = measureStart();
     await loadPostgres(server.url(), file);
@@ -239,11 +370,16 @@ async function benchCorpus(corpus: Corpus, n: number, dir: string): Promise<Corp
         );
       pgResults[method] = m;
     }
+    for (const method of PG_READS) {
+      const m = await runChild('pgread', server.url(), method);
+      if (m.entries !== n) throw new Error(`pgread ${method} read ${m.entries} rows of ${n}`);
+      pgReads[method] = m;
+    }
   } finally {
     await server.dispose();
     await rm(file, { force: true });
   }
-  return { corpus, bytesPerLine: size / n, floor: fl, jsonl, jsonl1, jsonl0, pg: pgResults };
+  return { corpus, bytesPerLine: size / n, floor: fl, jsonl, jsonl1, jsonl0, pg: pgResults, pgReads };
 }
 
 const verdict = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
@@ -254,16 +390,17 @@ function report(r: CorpusResult): void {
   console.log(`### corpus: ${r.corpus} (${r.bytesPerLine.toFixed(0)} B/line)`);
   console.log('');
   console.log(
-    '| what                                | entries   | wall s | entries/s (wall) | entries/s (CPU) | peak RSS MB |',
+    '| what                                         | entries   | wall s | entries/s (wall) | entries/s (CPU) | peak RSS MB |',
   );
   console.log(
-    '| ----------------------------------- | --------- | ------ | ---------------- | --------------- | ----------- |',
+    '| -------------------------------------------- | --------- | ------ | ---------------- | --------------- | ----------- |',
   );
   row('floor: sha256 per line', r.floor);
   row(`scan JSONL (default: ${workers} workers)`, r.jsonl);
   row('scan JSONL (1 worker)', r.jsonl1);
   row('scan JSONL (one thread, workers: 0)', r.jsonl0);
   for (const [method, m] of Object.entries(r.pg)) row(`scan Postgres (${method})`, m);
+  for (const [method, m] of Object.entries(r.pgReads)) row(`read only: ${PG_READ_NAMES[method]}`, m);
   console.log('');
   const vsFloor = r.jsonl.wallMs / r.floor.wallMs;
   const scale = r.jsonl1.wallMs / r.jsonl.wallMs;
@@ -276,6 +413,13 @@ function report(r: CorpusResult): void {
   );
   console.log(
     `- JSONL ${workers} workers vs 1 worker: ${scale.toFixed(2)}x faster, wall (goal >= 1.6x): ${verdict(scale >= 1.6)}`,
+  );
+  const [bestRead, readM] = Object.entries(r.pgReads).sort((a, b) => a[1].wallMs - b[1].wallMs)[0]!;
+  console.log(
+    `- Postgres rows read only (no verification), fastest: ${PG_READ_NAMES[bestRead]} ${fmt(rate(readM))} rows/s; ` +
+      Object.entries(r.pgReads)
+        .map(([k, m]) => `${k} ${(m.wallMs / readM.wallMs).toFixed(2)}x its time`)
+        .join(', '),
   );
   console.log(
     `- Postgres, fastest method (${bestPg}): ${fmt(rate(pgm))} entries/s (goal >= 300,000/s): ${verdict(rate(pgm) >= 300_000)}`,
