@@ -15,7 +15,7 @@ import * as crypto from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
@@ -436,6 +436,11 @@ async function main(): Promise<void> {
   const corpora = (process.env.SCAN_BENCH_CORPUS?.split(',') ?? ['reference', 'realistic']) as Corpus[];
   const dir = await mkdtemp(path.join(tmpdir(), 'auditchaos-scan-bench-'));
   try {
+    const load = () =>
+      loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ');
+    console.log(`load average at the start (1, 5, 15 min; ${cpus().length} cores): ${load()}`);
     const results: CorpusResult[] = [];
     for (const c of corpora) results.push(await benchCorpus(c, N, dir));
     for (const r of results) report(r);
@@ -452,6 +457,7 @@ async function main(): Promise<void> {
       );
     }
     await duplicateMemory(10_000_000);
+    console.log(`load average at the end: ${load()} (other work on the machine slows every number above)`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
