@@ -32,6 +32,8 @@ export interface RangeSpec {
   rangeBytes?: number;
   /** Lines read before a range to guess its chain state (tests make it small). */
   warmLines?: number;
+  /** Bytes a read inside a range (tests make it small). */
+  readBytes?: number;
   /**
    * Ranges already verified elsewhere (scan merge): joined in this order, no workers. A range
    * whose guessed start state proves wrong is verified again here, after `beforeReread` (which
@@ -212,6 +214,7 @@ export async function runRanges(
   for (let i = 0; i + 1 < cuts.length; i++) {
     const job: RangeJob = { file: spec.file, start: cuts[i]!, end: cuts[i + 1]! };
     if (spec.warmLines !== undefined) job.warmLines = spec.warmLines;
+    if (spec.readBytes !== undefined) job.readBytes = spec.readBytes;
     jobs.push(job);
   }
   const pool = new ScanWorkerPool(spec.workers);

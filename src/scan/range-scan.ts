@@ -56,6 +56,8 @@ export interface RangeJob {
   warmLines?: number;
   /** The true chain state at `start` (line numbers local to this range): no guess. */
   state?: ChainState;
+  /** Bytes a read; default 1 MiB (tests make it small, to cut lines across reads). */
+  readBytes?: number;
 }
 
 /** The entry a checkpoint names, as the checkpoint check needs it. */
@@ -126,16 +128,21 @@ function ledgerOf(ops: LedgerOp[] | undefined): Ledger | undefined {
 
 function readAt(fd: number, from: number, length: number): Buffer {
   const buf = Buffer.allocUnsafe(length);
+  readInto(fd, buf, 0, length, from);
+  return buf;
+}
+
+/** Exactly `length` bytes of the file at `from` into buf at `offset`. */
+function readInto(fd: number, buf: Buffer, offset: number, length: number, from: number): void {
   let got = 0;
   while (got < length) {
-    const n = readSync(fd, buf, got, length - got, from + got);
+    const n = readSync(fd, buf, offset + got, length - got, from + got);
     if (n === 0)
       throw new Error(
         `the file ended at byte ${from + got}, before byte ${from + length}: it changed during the scan`,
       );
     got += n;
   }
-  return buf;
 }
 
 /** Where the `lines` lines before `start` begin (0 when the file has fewer before it). */
@@ -263,24 +270,30 @@ export function scanRange(job: RangeJob, ctx: RangeContext): RangeSummary {
     }
     startState = chain.exportState();
     chain.forkReads.length = 0;
-    let carry: Buffer | undefined;
+    // One buffer for the whole range: the bytes of the line cut by the last read stay at its start.
+    const readBytes = job.readBytes ?? READ_BYTES;
+    let work = Buffer.allocUnsafe(readBytes * 2);
+    let held = 0;
     for (let at = job.start; at < job.end; ) {
-      const n = Math.min(READ_BYTES, job.end - at);
-      let buf = readAt(fd, at, n);
-      at += n;
-      if (carry) {
-        buf = Buffer.concat([carry, buf]);
-        carry = undefined;
+      const n = Math.min(readBytes, job.end - at);
+      if (held + n > work.length) {
+        const bigger = Buffer.allocUnsafe(Math.max(work.length * 2, held + n));
+        work.copy(bigger, 0, 0, held);
+        work = bigger;
       }
-      const cut = buf.lastIndexOf(10);
-      if (cut < 0) {
-        carry = buf;
+      readInto(fd, work, held, n, at);
+      at += n;
+      const len = held + n;
+      const cut = work.lastIndexOf(10, len - 1);
+      if (cut < held) {
+        held = len; // no line ends in this read
         continue;
       }
-      if (cut + 1 < buf.length) carry = Buffer.from(buf.subarray(cut + 1));
-      lineNo = feed(text(buf.subarray(0, cut)), lineNo);
+      lineNo = feed(text(work.subarray(0, cut)), lineNo);
+      held = len - cut - 1;
+      work.copyWithin(0, cut + 1, len);
     }
-    if (carry?.length) lineNo = feed(text(carry), lineNo);
+    if (held) lineNo = feed(text(work.subarray(0, held)), lineNo);
   } finally {
     closeSync(fd);
   }

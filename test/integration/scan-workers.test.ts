@@ -76,14 +76,20 @@ describe('scan in ranges (range-scan.ts, range-merge.ts)', () => {
       expect(kinds).toContain(k);
     expect(single.findings.some((f) => f.message.includes('fork'))).toBe(true);
     expect(single.findings.some((f) => f.preexisting)).toBe(true);
-    for (const [rangeBytes, warmLines] of [
-      [7_777, 64],
-      [20_000, 2],
-      [65_536, 0],
+    for (const [rangeBytes, warmLines, rangeReadBytes] of [
+      [7_777, 64, undefined],
+      [20_000, 2, 333], // lines cut across reads
+      [65_536, 0, 64], // reads shorter than a line
     ] as const) {
       const before = rangeStats();
       const par = await scanLog({
-        source: await jsonlSource(file, { workers: 2, parallelMinBytes: 1, rangeBytes, warmLines }),
+        source: await jsonlSource(file, {
+          workers: 2,
+          parallelMinBytes: 1,
+          rangeBytes,
+          warmLines,
+          ...(rangeReadBytes ? { rangeReadBytes } : {}),
+        }),
         ...opts,
         maxFindings: 100_000,
       });

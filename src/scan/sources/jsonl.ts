@@ -61,6 +61,8 @@ export interface JsonlSourceOptions {
   rangeBytes?: number;
   /** Lines read before a range to guess its chain state; default 64 (tests make it small). */
   warmLines?: number;
+  /** Bytes a read inside a range; default 1 MiB (tests make it small). */
+  rangeReadBytes?: number;
   /** Keep each entry's stored form (LogEntry.stored), for recipes over the stored text. */
   stored?: boolean;
 }
@@ -245,6 +247,7 @@ export async function jsonlSource(file: string, opts: JsonlSourceOptions = {}): 
         workers: opts.workers ?? availableParallelism(),
         ...(opts.rangeBytes !== undefined ? { rangeBytes: opts.rangeBytes } : {}),
         ...(opts.warmLines !== undefined ? { warmLines: opts.warmLines } : {}),
+        ...(opts.rangeReadBytes !== undefined ? { readBytes: opts.rangeReadBytes } : {}),
       }
     : undefined;
   const source: LogSource = {
