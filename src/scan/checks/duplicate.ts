@@ -99,6 +99,22 @@ export class FingerprintSet {
     return out.sort();
   }
 
+  /**
+   * sortedValues() without a copy: the fingerprints are moved to the front of the table's own
+   * memory and sorted there (a spill then costs no second 23 MiB array). The table is unusable
+   * until clear().
+   */
+  takeSorted(): BigUint64Array {
+    const s = this.slots;
+    let j = 0;
+    for (let i = 0; i < s.length; i += 2) {
+      if (s[i + 1] === 0) continue;
+      s[j++] = s[i]!; // j <= i: nothing unread is overwritten
+      s[j++] = s[i + 1]!;
+    }
+    return new BigUint64Array(s.buffer, s.byteOffset, this.size).sort();
+  }
+
   clear(): void {
     this.slots.fill(0);
     this.size = 0;
@@ -186,7 +202,7 @@ export function createDuplicateCheck(
   const threshold = Math.floor(maxSlots * 0.7) - 1;
   const room = () => {
     if (spill && fingerprints.size >= threshold) {
-      spill.write(fingerprints.sortedValues());
+      spill.write(fingerprints.takeSorted());
       fingerprints.clear();
     }
   };
@@ -206,7 +222,8 @@ export function createDuplicateCheck(
     async finish(reread) {
       let suspectValues: Set<bigint> | undefined = suspectPairs.size ? new Set(suspectPairs) : undefined;
       if (spill && spill.runs > 0) {
-        const sources: Iterable<BigUint64Array>[] = [[fingerprints.sortedValues()]];
+        // the table is not needed as a table any more: its last run is sorted in place
+        const sources: Iterable<BigUint64Array>[] = [[fingerprints.takeSorted()]];
         for (let i = 0; i < spill.runs; i++) sources.push(spill.read(i));
         const across = repeatsAcross(sources);
         if (suspectValues) for (const v of across) suspectValues.add(v);
