@@ -22,6 +22,8 @@ export async function buildProgram(ctx: CliContext, args: readonly string[] = []
     .version(VERSION)
     .description('Chaos-testing harness for audit logs: does every acknowledged entry survive?')
     .showSuggestionAfterError(true)
+    // `scan merge` has flags of the same names as `scan`: each command's flags go after its own name.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
       writeOut: (s) => process.stdout.write(s),

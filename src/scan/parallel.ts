@@ -60,7 +60,7 @@ const TSX_API = pathToFileURL(
 const BOOT = `import(${JSON.stringify(TSX_API)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL)}); });`;
 
 interface Pending {
-  resolve: (r: BlockReply) => void;
+  resolve: (r: never) => void;
   reject: (e: Error) => void;
 }
 
@@ -83,7 +83,7 @@ export class ScanWorkerPool {
       const w = new Worker(boot, { eval: true });
       const slot = { w, queue: [] as Pending[] };
       w.on('message', (r: BlockReply | 'ready') => {
-        if (r !== 'ready') slot.queue.shift()?.resolve(r);
+        if (r !== 'ready') slot.queue.shift()?.resolve(r as never);
         else if (++this.ready === size) this.onAllReady();
       });
       const fail = (e: Error) => {
@@ -130,6 +130,22 @@ export class ScanWorkerPool {
       const whole = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
       const buf = whole ? b : b.slice();
       slot.w.postMessage({ ...req, buf }, [buf.buffer as ArrayBuffer]);
+    });
+  }
+
+  /** Jobs sent to worker i and not answered yet. */
+  pending(i: number): number {
+    return this.workers[i]!.queue.length;
+  }
+
+  /** Sends any message to worker i; its next reply (replies come in order) resolves the promise. */
+  send<T>(i: number, msg: unknown, transfer: ArrayBuffer[] = []): Promise<T> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (this.closed) return Promise.reject(new Error('the scan worker pool is closed'));
+    const slot = this.workers[i]!;
+    return new Promise<T>((resolve, reject) => {
+      slot.queue.push({ resolve: resolve as (r: unknown) => void, reject });
+      slot.w.postMessage(msg, transfer);
     });
   }
 

@@ -12,6 +12,8 @@ import { type ClockCheck, type ClockCheckOptions, clockCheckRun, createClockChec
 import { createDuplicateCheck } from './checks/duplicate.ts';
 import { buildLedger, createLedgerCheck, type Ledger } from './checks/ledger.ts';
 import { createPartialCheck, REQUIRED_FIELDS } from './checks/partial.ts';
+import { RangeMerger, runRanges } from './range-merge.ts';
+import { rangeContextOf } from './range-scan.ts';
 import { type HashRecipe, REFERENCE_RECIPE_ID, referenceRecipe } from './recipe.ts';
 import { batchesOf, fromArray } from './sources/array.ts';
 import { fileSpillStore } from './spill-file.ts';
@@ -159,10 +161,13 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
     ...(ledger ? {} : { reason: 'payload digests not compared: no history given' }),
   });
   const spill = fileSpillStore();
-  checks.push(createDuplicateCheck(emit, { spill }));
+  const duplicate = createDuplicateCheck(emit, { spill });
+  checks.push(duplicate);
   checksRun.push({ name: 'duplicate', ran: true });
+  let ledgerCheck: Check | undefined;
   if (ledger) {
-    checks.push(createLedgerCheck(emit, ledger, opts.before));
+    ledgerCheck = createLedgerCheck(emit, ledger, opts.before);
+    checks.push(ledgerCheck);
     checksRun.push({ name: 'ledger', ran: true });
   } else checksRun.push({ name: 'ledger', ran: false, reason: 'no history given' });
   let checkpointCheck: ReturnType<typeof createCheckpointCheck> | undefined;
@@ -201,27 +206,56 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
     : plainBatches(batchesOf(source, signal));
   // A recipe over the stored text must get it: hashing a re-rendering instead would be a guess.
   const needStored = recipe.needsStored === true && source.inMemory !== true;
+  // A plain JSONL file of the reference format: ranges verified by workers (range-merge.ts).
+  const ranges = hashedBy && !needStored ? source.ranges : undefined;
   try {
-    for await (const { items: batch, hashes } of stream) {
-      signal?.throwIfAborted();
-      for (let b = 0; b < batch.length; b++) {
-        const item = batch[b]!;
-        if (needStored && !isUnreadable(item) && item.stored === undefined) throw new NoStoredText();
-        entries++;
-        if (isUnreadable(item)) unreadable++;
-        if (item.seq !== undefined) {
-          if (firstSeq === undefined) firstSeq = item.seq;
-          lastSeq = item.seq;
+    if (ranges && hashedBy) {
+      const merger = new RangeMerger({
+        emit,
+        chain: hashedBy,
+        duplicate,
+        ...(ledgerCheck ? { ledger: ledgerCheck } : {}),
+        ...(checkpointCheck ? { checkpoint: checkpointCheck } : {}),
+      });
+      const context = rangeContextOf(ledger, opts.checkpoints, opts.before);
+      const sync = () => {
+        entries = merger.entries;
+        unreadable = merger.unreadable;
+        firstSeq = merger.firstSeq;
+        lastSeq = merger.lastSeq;
+      };
+      await runRanges(ranges, context, merger, {
+        signal,
+        onJoined: () => {
+          sync();
+          if (opts.onProgress && now() >= nextProgress) {
+            nextProgress = now() + interval;
+            progress(lastSeq === undefined ? undefined : { unreadable: true, reason: '', seq: lastSeq });
+          }
+        },
+      });
+      sync();
+    } else
+      for await (const { items: batch, hashes } of stream) {
+        signal?.throwIfAborted();
+        for (let b = 0; b < batch.length; b++) {
+          const item = batch[b]!;
+          if (needStored && !isUnreadable(item) && item.stored === undefined) throw new NoStoredText();
+          entries++;
+          if (isUnreadable(item)) unreadable++;
+          if (item.seq !== undefined) {
+            if (firstSeq === undefined) firstSeq = item.seq;
+            lastSeq = item.seq;
+          }
+          // The chain check is first in `checks`: the findings' order is the same either way.
+          if (hashedBy) hashedBy.observeHashed(item, hashes?.[b]);
+          for (let c = 0; c < n; c++) rest[c]!.observe(item);
         }
-        // The chain check is first in `checks`: the findings' order is the same either way.
-        if (hashedBy) hashedBy.observeHashed(item, hashes?.[b]);
-        for (let c = 0; c < n; c++) rest[c]!.observe(item);
+        if (opts.onProgress && now() >= nextProgress) {
+          nextProgress = now() + interval;
+          progress(batch[batch.length - 1]);
+        }
       }
-      if (opts.onProgress && now() >= nextProgress) {
-        nextProgress = now() + interval;
-        progress(batch[batch.length - 1]);
-      }
-    }
     for (const c of checks) await c.finish(() => batchesOf(source, signal));
     if (clockCheck) checksRun.push(clockCheckRun(clockCheck));
   } catch (e) {

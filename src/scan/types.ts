@@ -4,6 +4,7 @@
  */
 import type { FindingStory } from '../report/story.ts';
 import type { FindingKind } from '../scenario/vocabulary.ts';
+import type { RangeSpec } from './range-merge.ts';
 
 export type { FindingKind };
 
@@ -21,6 +22,11 @@ export interface LogEntry {
   hash: string;
   /** Where it came from (1-based line of a JSONL file), for evidence. */
   line?: number;
+  /**
+   * The payload's RFC 8785 canonical text, when the source read it as such (the JSONL fast path):
+   * the partial check uses it instead of serializing `payload` again.
+   */
+  canonicalPayload?: string;
   /**
    * The stored text is not I-JSON (strict-json.ts): a duplicate member name or a lone surrogate,
    * which JSON.parse accepted silently. The partial check reports it.
@@ -93,6 +99,11 @@ export interface LogSource {
    * than the recipe (undefined where it did not). scanLog uses it only with referenceRecipe().
    */
   referenceHashedBatches?(signal?: AbortSignal): AsyncIterable<HashedBatch>;
+  /**
+   * Optional: a plain JSONL file of the reference format that workers can verify in byte ranges
+   * (range-merge.ts); scanLog uses it with referenceRecipe(), instead of the batches.
+   */
+  readonly ranges?: RangeSpec;
   /** Checks this source cannot feed, with the reason (e.g. chain: "table has no hash column"). */
   readonly notAvailable?: Readonly<Partial<Record<'chain', string>>>;
   /**

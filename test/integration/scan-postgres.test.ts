@@ -148,6 +148,23 @@ describe('Postgres source', () => {
     expect(r.verdict.status).toBe('unknown');
   });
 
+  it('reads NULL columns: a NULL field makes the row unreadable (partial), a NULL hash reads as empty', async () => {
+    await client.query('CREATE TABLE nullable AS SELECT * FROM audit_log WHERE seq <= 20');
+    await client.query(
+      'ALTER TABLE nullable ALTER COLUMN actor DROP NOT NULL, ALTER COLUMN hash DROP NOT NULL',
+    );
+    await client.query('UPDATE nullable SET actor = NULL WHERE seq = 5');
+    await client.query('UPDATE nullable SET hash = NULL WHERE seq = 12');
+    for (const method of ['copy', 'cursor'] as const) {
+      const items = await all(await postgresSource({ url, table: 'nullable', method }));
+      expect(items).toHaveLength(20);
+      expect(items[4]).toMatchObject({ unreadable: true, seq: 5, reason: 'column actor is NULL' });
+      expect(items[11]).toMatchObject({ seq: 12, hash: '' });
+      const r = await scanLog({ source: await postgresSource({ url, table: 'nullable', method }) });
+      expect(r.findings.filter((f) => f.kind === 'partial').map((f) => f.seq)).toEqual([5, 12]);
+    }
+  });
+
   it('says which table or column is missing', async () => {
     await expect(postgresSource({ url, table: 'nope' })).rejects.toThrow(/table nope not found/);
     await expect(postgresSource({ url, mapping: { eventId: 'uuid' } })).rejects.toThrow(/no column uuid/);

@@ -4,12 +4,13 @@
  * blocks cut at many places); no thread left behind when a scan ends, is aborted or its consumer
  * stops early; a dying worker only costs speed. (Postgres has no worker path: see docs/scan.md.)
  */
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonlBlock } from '../../src/scan/block-work.ts';
-import { referenceLines, toJsonLine, writeJsonl } from '../../src/scan/generate.ts';
+import { referenceLines, writeJsonl } from '../../src/scan/generate.ts';
 import {
   type BlockReply,
   decodeBlock,
@@ -19,11 +20,12 @@ import {
   scanWorkerStats,
   throughPool,
 } from '../../src/scan/parallel.ts';
+import { liveRangeWorkers, rangeStats } from '../../src/scan/range-merge.ts';
 import { type ScanResult, scanLog } from '../../src/scan/scan.ts';
 import { jsonlSource } from '../../src/scan/sources/jsonl.ts';
 import type { LogSource, SourceItem } from '../../src/scan/types.ts';
+import { checkpointsFor, damagedLines, historyFor, N } from '../helpers/damaged-log.ts';
 
-const N = 20_000;
 let dir: string;
 
 beforeAll(async () => {
@@ -33,31 +35,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** A damaged log: every kind of line the JSONL source distinguishes, and defects for every check. */
-function damagedLines(): string[] {
-  const gen = [...referenceLines({ count: N, payloadBytes: 24 })];
-  const lines = gen.map((b) => b.line);
-  lines[10] = lines[10]!.replace('"ok":true', '"ok":false'); // content edit
-  lines.splice(500, 3); // a gap
-  [lines[1000], lines[1001]] = [lines[1001]!, lines[1000]!]; // swapped pair
-  lines[1500] = lines[1500]!.replace(/"payload":\{[^}]*\}/, '"payload":{"b":1,"a":[1.5,-0,1e21]}');
-  lines[2000] = '{"seq": 2001, broken';
-  lines[2500] = toJsonLine(gen[2500]!.entry); // other key order
-  lines[3000] = lines[3000]!.replace('"actor":"', '"actor":"\\u00e9\\n'); // escapes, hash now wrong
-  lines[3500] = `${lines[3500]!.replace('"payload":{', '"payload":{"name":"zoë 😀",')}\r`; // UTF-8, CRLF
-  lines[4000] = lines[4000]!.replace(/"actor":"[^"]*"/, '"actor":""'); // partial
-  lines[4500] = lines[4500]!.replace('"seq":', '"seq": '); // whitespace: general path
-  lines.splice(5000, 0, '', '   ', 'null', '{}');
-  // not I-JSON (duplicate member names, a lone surrogate): partial, on every path alike
-  lines[6000] = lines[6000]!.replace('"payload":{', '"payload":{"amount":1000000,"amount":5,');
-  lines[6500] = lines[6500]!.replace('"payload":{', '"payload":{"note":"\\ud800",');
-  lines[7000] = lines[7000]!.replace('"actor":', '"actor":"hidden","actor":');
-  lines[9000] = lines[9000]!.replace(/"prev_hash":"[0-9a-f]{4}/, '"prev_hash":"ffff'); // broken link
-  lines.push(lines[20]!); // duplicate id
-  lines.push(lines[12_000]!.slice(0, -1)); // truncated last line, no newline at the end
-  return lines;
-}
-
 const view = (r: ScanResult) => JSON.stringify({ ...r, durationMs: 0 });
 
 async function items(source: LogSource): Promise<SourceItem[]> {
@@ -65,6 +42,65 @@ async function items(source: LogSource): Promise<SourceItem[]> {
   for await (const b of source.referenceHashedBatches!()) out.push(...b.items);
   return out;
 }
+
+describe('scan in ranges (range-scan.ts, range-merge.ts)', () => {
+  it('JSONL: the same result as one thread, finding for finding, ranges cut anywhere, guesses wrong or right', async () => {
+    const lines = damagedLines();
+    // a fork near many cuts: two entries claim the same predecessor, and a link skipping one entry
+    const fork = JSON.parse(lines[11_000]!) as Record<string, unknown>;
+    lines.splice(11_001, 0, JSON.stringify({ ...fork, event_id: 'forked', hash: 'ee'.repeat(32) }));
+    lines[13_000] = lines[13_000]!.replace(
+      /"prev_hash":"[0-9a-f]{64}"/,
+      `"prev_hash":${JSON.stringify(JSON.parse(lines[12_998]!).hash)}`,
+    );
+    const file = path.join(dir, 'damaged-ranges.jsonl');
+    await writeJsonl(file, lines);
+    const history = historyFor(lines);
+    const checkpoints = checkpointsFor(lines);
+    const opts = { ledger: history, checkpoints, before: { lastSeq: 40 } };
+    const single = await scanLog({
+      source: await jsonlSource(file, { workers: 0 }),
+      ...opts,
+      maxFindings: 100_000,
+    });
+    const kinds = new Set(single.findings.map((f) => f.kind));
+    for (const k of [
+      'broken-chain',
+      'partial',
+      'duplicate',
+      'missing',
+      'unexpected',
+      'indeterminate',
+      'rollback',
+    ])
+      expect(kinds).toContain(k);
+    expect(single.findings.some((f) => f.message.includes('fork'))).toBe(true);
+    expect(single.findings.some((f) => f.preexisting)).toBe(true);
+    for (const [rangeBytes, warmLines, rangeReadBytes] of [
+      [7_777, 64, undefined],
+      [20_000, 2, 333], // lines cut across reads
+      [65_536, 0, 64], // reads shorter than a line
+    ] as const) {
+      const before = rangeStats();
+      const par = await scanLog({
+        source: await jsonlSource(file, {
+          workers: 2,
+          parallelMinBytes: 1,
+          rangeBytes,
+          warmLines,
+          ...(rangeReadBytes ? { rangeReadBytes } : {}),
+        }),
+        ...opts,
+        maxFindings: 100_000,
+      });
+      const after = rangeStats();
+      expect(after.ranges - before.ranges).toBeGreaterThan(50);
+      if (warmLines <= 2) expect(after.reruns).toBeGreaterThan(before.reruns); // wrong guesses are redone
+      expect(view(par)).toBe(view(single));
+      expect(liveRangeWorkers()).toBe(0);
+    }
+  }, 180_000);
+});
 
 describe('scan with worker threads', () => {
   it('JSONL: the same items and findings as one thread, plain and gzip, blocks cut anywhere', async () => {
@@ -90,7 +126,7 @@ describe('scan with worker threads', () => {
       [file, 7_777],
       [gz, 50_000],
     ] as const) {
-      const opts = { workers: 1, parallelMinBytes: 1, chunkBytes, waitForWorkers: true };
+      const opts = { workers: 1, parallelMinBytes: 1, chunkBytes, waitForWorkers: true, ranges: false };
       const before = scanWorkerStats().workerBlocks;
       const par = await scanLog({ source: await jsonlSource(f, opts) });
       expect(scanWorkerStats().workerBlocks).toBeGreaterThan(before);
@@ -108,7 +144,7 @@ describe('scan with worker threads', () => {
       file,
       [...referenceLines({ count: N, payloadBytes: 24 })].map((b) => b.line),
     );
-    const opts = { workers: 1, parallelMinBytes: 1, chunkBytes: 32_768, waitForWorkers: true };
+    const opts = { workers: 1, parallelMinBytes: 1, chunkBytes: 32_768, waitForWorkers: true, ranges: false };
     const ac = new AbortController();
     const aborted = scanLog({
       source: await jsonlSource(file, opts),

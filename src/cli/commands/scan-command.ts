@@ -2,13 +2,15 @@ import { Option } from 'commander';
 import { exitCodeOf, UsageError } from '../../errors.ts';
 import { visible } from '../../report/visible.ts';
 import { readCheckpoints, readHistory } from '../../scan/inputs.ts';
-import { checkSourceSpec, openSource } from '../../scan/open-source.ts';
+import { checkSourceSpec, openSource, sourceKind } from '../../scan/open-source.ts';
+import { parseRange, summarizeRange } from '../../scan/range-job.ts';
 import { moduleRecipe, recipeFromSettings } from '../../scan/recipe.ts';
 import { type ScanProgress, type ScanResult, scanLog } from '../../scan/scan.ts';
 import { SEVERITY } from '../../scan/types.ts';
 import { readScenarioFile } from '../../scenario/read.ts';
 import type { ChainSettings, EntryMapping } from '../../scenario/schema.ts';
 import type { CliContext, RegisterCommand } from '../context.ts';
+import { registerScanMerge, writeSummaryFile } from './scan-merge-command.ts';
 
 interface ScanFlags {
   table?: string;
@@ -22,6 +24,8 @@ interface ScanFlags {
   json?: boolean;
   limit: string;
   progress: boolean;
+  range?: string;
+  summaryOut?: string;
 }
 
 const MAPPABLE = ['seq', 'eventId', 'ts', 'actor', 'action', 'payload', 'prevHash', 'hash'] as const;
@@ -41,8 +45,9 @@ function parseMap(pairs: string[]): Partial<EntryMapping> {
 const collect = (v: string, prev: string[]) => [...prev, v];
 
 export const registerScan: RegisterCommand = (program, ctx) => {
-  program
-    .command('scan')
+  const scan = program.command('scan').enablePositionalOptions();
+  registerScanMerge(scan, ctx, { printJson, printHuman });
+  scan
     .description('verify a stored audit log (JSONL file, Postgres table or HTTP endpoint)')
     .argument(
       '<source>',
@@ -72,6 +77,14 @@ export const registerScan: RegisterCommand = (program, ctx) => {
     .option('--json', 'print one JSON object on stdout')
     .option('--limit <n>', 'findings to print (human output)', '20')
     .option('--no-progress', 'no progress line on a terminal')
+    .option(
+      '--range <A..B|K/N>',
+      'verify only the lines that start in bytes [A, B) (or part K of N) of a plain JSONL file; needs --summary-out',
+    )
+    .option(
+      '--summary-out <file>',
+      'write the range summary to FILE (for `scan merge`) instead of a verdict; without --range: the whole file',
+    )
     .addHelpText(
       'after',
       `
@@ -83,9 +96,15 @@ Examples:
   $ auditchaos scan audit.jsonl.gz --history history.ndjson --checkpoints checkpoints.json
   $ auditchaos scan postgres://auditlog_owner:secret@127.0.0.1:5432/auditlog --table audit_log --json
   $ auditchaos scan postgres://127.0.0.1/app --table events --map eventId=id --map ts=created_at
+  $ auditchaos scan audit.jsonl --range 0/4 --summary-out r0.json   # ... 1/4, 2/4, 3/4 elsewhere
+  $ auditchaos scan merge r0.json r1.json r2.json r3.json --history history.ndjson
 `,
     )
     .action(async (spec: string, flags: ScanFlags) => {
+      if (flags.range !== undefined || flags.summaryOut !== undefined) {
+        await runRangeJob(spec, flags, ctx);
+        return;
+      }
       const result = await runScan(spec, flags, ctx);
       if (flags.json) printJson(result, ctx);
       else printHuman(result, flags, ctx);
@@ -151,6 +170,65 @@ async function runScan(spec: string, flags: ScanFlags, ctx: CliContext): Promise
   }
 }
 
+/** `--range`/`--summary-out`: one range job; its verdict comes from `scan merge`. */
+async function runRangeJob(spec: string, flags: ScanFlags, ctx: CliContext): Promise<void> {
+  if (flags.summaryOut === undefined)
+    throw new UsageError('--range needs --summary-out FILE: a range alone has no verdict', {
+      hint: 'write each range to a summary, then `auditchaos scan merge FILE...`',
+    });
+  checkSourceSpec(spec);
+  if (sourceKind(spec) !== 'jsonl')
+    throw new UsageError(
+      '--range and --summary-out read plain JSONL files (a Postgres table or HTTP source is scanned whole)',
+    );
+  const unsupported = [
+    flags.table !== undefined && '--table',
+    flags.scenario !== undefined && '--scenario',
+    flags.map.length > 0 && '--map',
+    flags.chainModule !== undefined && '--chain-module',
+    flags.hashless && '--hashless',
+    flags.pgMethod !== undefined && '--pg-method',
+  ].filter(Boolean);
+  if (unsupported.length)
+    throw new UsageError(
+      `--range/--summary-out verify the reference chain format v1 with its field names: ${unsupported.join(', ')} cannot be used with them`,
+    );
+  const range = flags.range === undefined ? { start: 0 } : parseRange(flags.range);
+  const [history, checkpoints] = await Promise.all([
+    flags.history ? readHistory(flags.history) : undefined,
+    flags.checkpoints ? readCheckpoints(flags.checkpoints) : undefined,
+  ]);
+  const started = performance.now();
+  const summary = summarizeRange({
+    file: spec,
+    range,
+    ...(history ? { history } : {}),
+    ...(checkpoints ? { checkpoints } : {}),
+  });
+  await writeSummaryFile(flags.summaryOut, summary);
+  const s = summary.summary;
+  const ms = Math.round(performance.now() - started);
+  if (flags.json)
+    ctx.output.out(
+      JSON.stringify(
+        {
+          summary: flags.summaryOut,
+          start: s.start,
+          end: s.end,
+          lines: s.lines,
+          entries: s.entries,
+          durationMs: ms,
+        },
+        null,
+        2,
+      ),
+    );
+  else
+    ctx.output.out(
+      `range bytes ${s.start}..${s.end} of ${spec}: ${s.lines.toLocaleString('en-US')} lines, ${s.entries.toLocaleString('en-US')} entries in ${(ms / 1000).toFixed(2)} s; summary written to ${flags.summaryOut} (verdict: \`auditchaos scan merge\` of every range)`,
+    );
+}
+
 function printJson(r: ScanResult, ctx: CliContext): void {
   const { verdict, ...rest } = r;
   ctx.output.out(
@@ -158,7 +236,7 @@ function printJson(r: ScanResult, ctx: CliContext): void {
   );
 }
 
-function printHuman(r: ScanResult, flags: ScanFlags, ctx: CliContext): void {
+function printHuman(r: ScanResult, flags: { limit: string }, ctx: CliContext): void {
   const { out, color } = ctx.output;
   const n = (x: number) => x.toLocaleString('en-US');
   const secs = r.durationMs / 1000;

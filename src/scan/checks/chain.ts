@@ -25,8 +25,38 @@ export interface ChainCheckOptions {
   recipe: HashRecipe;
 }
 
+/**
+ * Everything the chain check carries from one entry to the next: with it, a range of the log can be
+ * checked on its own and the results joined (range-scan.ts). Plain data (structured-clonable).
+ */
+export interface ChainState {
+  prev?: Seen;
+  /** prev is the ring's last element (an unreadable item's placeholder is not in the ring). */
+  prevInRing: boolean;
+  ring: Seen[];
+  started: boolean;
+  held?: LogEntry;
+  heldHash?: string;
+  linkUnknown: boolean;
+  seqLoose: boolean;
+  /** undefined: no fork since the state was imported (or the check made); see forkReads. */
+  lastForkAt?: number;
+}
+
 /** observeHashed(item, hash): item with the hash the recipe would compute for it, when known. */
-export type ChainCheck = Check & { observeHashed(item: SourceItem, recomputed: string | undefined): void };
+export type ChainCheck = Check & {
+  observeHashed(item: SourceItem, recomputed: string | undefined): void;
+  /** The state now (a copy). lastForkAt is left out while it is still the one the check started with. */
+  exportState(): ChainState;
+  /** Continues from a state (lastForkAt absent: -Infinity, as a new check). */
+  importState(s: ChainState): void;
+  /**
+   * The seqs at which the fork rule read lastForkAt while it was still the starting one: a range
+   * checked from a guessed start state behaves as with the true state T when, for each of them,
+   * `seq - T.lastForkAt > 16` (range-merge.ts).
+   */
+  readonly forkReads: number[];
+};
 
 export function createChainCheck(emit: Emit, opts: ChainCheckOptions): ChainCheck {
   const { recipe } = opts;
@@ -42,6 +72,9 @@ export function createChainCheck(emit: Emit, opts: ChainCheckOptions): ChainChec
   // genesis '' means "empty, or zeros": a first parent stored as NULL, empty or all zero bytes.
   const zeroGenesis = (h: string) => recipe.genesis === '' && /^0+$/.test(h);
   let lastForkAt = Number.NEGATIVE_INFINITY;
+  /** lastForkAt has not been set since the start (or importState). */
+  let forkFromStart = true;
+  const forkReads: number[] = [];
 
   const report = (e: LogEntry, message: string, extra: { expected?: string; found?: string } = {}) =>
     emit(finding('broken-chain', CHECK, { seq: e.seq, line: e.line, eventId: e.eventId, message, ...extra }));
@@ -79,6 +112,11 @@ export function createChainCheck(emit: Emit, opts: ChainCheckOptions): ChainChec
     seqLoose = false;
   }
 
+  function farFromLastFork(seq: number): boolean {
+    if (forkFromStart) forkReads.push(seq);
+    return seq - lastForkAt > RING;
+  }
+
   function checkLink(e: LogEntry, p: Seen): void {
     if (linkUnknown || p.hash === '' || e.prevHash === p.hash) return;
     // An empty prev_hash is the partial check's finding, unless the chain starts at empty (genesis
@@ -94,7 +132,8 @@ export function createChainCheck(emit: Emit, opts: ChainCheckOptions): ChainChec
           { expected: p.hash, found: e.prevHash },
         );
         lastForkAt = e.seq;
-      } else if (e.seq - lastForkAt > RING) {
+        forkFromStart = false;
+      } else if (farFromLastFork(e.seq)) {
         report(e, `seq ${e.seq} links to seq ${target.seq}, skipping seq ${target.seq + 1}..${p.seq}`, {
           expected: p.hash,
           found: e.prevHash,
@@ -152,7 +191,10 @@ export function createChainCheck(emit: Emit, opts: ChainCheckOptions): ChainChec
           : `seq ${e.seq} is repeated by a different entry`,
         { expected: p.hash, found: e.hash },
       );
-      if (sibling) lastForkAt = e.seq;
+      if (sibling) {
+        lastForkAt = e.seq;
+        forkFromStart = false;
+      }
     } else {
       report(e, `seq ${e.seq} is stored after seq ${p.seq}: entries out of order`, {
         expected: String(p.seq + 1),
@@ -213,6 +255,37 @@ export function createChainCheck(emit: Emit, opts: ChainCheckOptions): ChainChec
       observeHashed(item, undefined);
     },
     observeHashed,
+    forkReads,
+    exportState(): ChainState {
+      const copy = (r: Seen): Seen => ({ ...r });
+      const ringCopy = ring.map(copy);
+      const prevInRing = prev !== undefined && ring.length > 0 && ring[ring.length - 1] === prev;
+      const s: ChainState = {
+        prevInRing,
+        ring: ringCopy,
+        started,
+        linkUnknown,
+        seqLoose,
+      };
+      if (prev) s.prev = prevInRing ? ringCopy[ringCopy.length - 1]! : copy(prev);
+      if (held) s.held = held;
+      if (heldHash !== undefined) s.heldHash = heldHash;
+      if (!forkFromStart) s.lastForkAt = lastForkAt;
+      return s;
+    },
+    importState(s: ChainState) {
+      ring.length = 0;
+      for (const r of s.ring) ring.push({ ...r });
+      prev = s.prev === undefined ? undefined : s.prevInRing ? ring[ring.length - 1] : { ...s.prev };
+      started = s.started;
+      held = s.held;
+      heldHash = s.heldHash;
+      linkUnknown = s.linkUnknown;
+      seqLoose = s.seqLoose;
+      lastForkAt = s.lastForkAt ?? Number.NEGATIVE_INFINITY;
+      forkFromStart = true;
+      forkReads.length = 0;
+    },
     finish() {
       if (held) process(held, heldHash);
       held = undefined;

@@ -34,6 +34,8 @@ export function checkpointSignatureValid(key: KeyObject, c: Checkpoint): boolean
 export interface CheckpointCheck extends Check {
   /** How many checkpoints had a valid signature. */
   readonly verified: number;
+  /** An entry of this seq was read (it is not one a checkpoint names): where the log ends. */
+  noteSeq(seq: number): void;
 }
 
 export function createCheckpointCheck(emit: Emit, set: CheckpointSet): CheckpointCheck {
@@ -63,6 +65,9 @@ export function createCheckpointCheck(emit: Emit, set: CheckpointSet): Checkpoin
     name: CHECK,
     get verified() {
       return verified;
+    },
+    noteSeq(seq: number) {
+      if (lastSeq === undefined || seq > lastSeq) lastSeq = seq;
     },
     observe(item: SourceItem) {
       if (item.seq === undefined) return;

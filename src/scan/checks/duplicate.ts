@@ -12,7 +12,7 @@ import { type Check, type Emit, finding } from './check.ts';
 const CHECK = 'duplicate';
 
 /** Two independent 32-bit FNV-1a-style hashes over UTF-16 code units, with a final avalanche. */
-function fingerprint(s: string): [number, number] {
+export function fingerprint(s: string): [number, number] {
   let a = 0x811c9dc5;
   let b = 0x01000193 ^ s.length;
   for (let i = 0; i < s.length; i++) {
@@ -99,6 +99,22 @@ export class FingerprintSet {
     return out.sort();
   }
 
+  /**
+   * sortedValues() without a copy: the fingerprints are moved to the front of the table's own
+   * memory and sorted there (a spill then costs no second 23 MiB array). The table is unusable
+   * until clear().
+   */
+  takeSorted(): BigUint64Array {
+    const s = this.slots;
+    let j = 0;
+    for (let i = 0; i < s.length; i += 2) {
+      if (s[i + 1] === 0) continue;
+      s[j++] = s[i]!; // j <= i: nothing unread is overwritten
+      s[j++] = s[i + 1]!;
+    }
+    return new BigUint64Array(s.buffer, s.byteOffset, this.size).sort();
+  }
+
   clear(): void {
     this.slots.fill(0);
     this.size = 0;
@@ -172,30 +188,46 @@ interface Occurrence {
 export function createDuplicateCheck(
   emit: Emit,
   opts: DuplicateCheckOptions = {},
-): Check & { readonly fingerprints: FingerprintSet } {
+): Check & {
+  readonly fingerprints: FingerprintSet;
+  /** observe() for an id known only by its fingerprint (computed elsewhere: a range worker). */
+  observeFingerprint(a: number, b: number): void;
+} {
   const maxSlots = opts.maxSlots ?? 1 << 22;
   const fingerprints = new FingerprintSet(Math.min(1 << 16, maxSlots));
   const suspects = new Set<string>();
   const spill = opts.spill;
+  /** Fingerprints seen twice in the table (ids known only by fingerprint). */
+  const suspectPairs = new Set<bigint>();
   const threshold = Math.floor(maxSlots * 0.7) - 1;
+  const room = () => {
+    if (spill && fingerprints.size >= threshold) {
+      spill.write(fingerprints.takeSorted());
+      fingerprints.clear();
+    }
+  };
   return {
     name: CHECK,
     fingerprints,
     observe(item: SourceItem) {
       const id = item.eventId;
       if (id === undefined || id === '') return;
-      if (spill && fingerprints.size >= threshold) {
-        spill.write(fingerprints.sortedValues());
-        fingerprints.clear();
-      }
+      room();
       if (!fingerprints.addString(id)) suspects.add(id);
     },
+    observeFingerprint(a: number, b: number) {
+      room();
+      if (!fingerprints.add(a, b)) suspectPairs.add((BigInt(b) << 32n) | BigInt(a));
+    },
     async finish(reread) {
-      let suspectValues: Set<bigint> | undefined;
+      let suspectValues: Set<bigint> | undefined = suspectPairs.size ? new Set(suspectPairs) : undefined;
       if (spill && spill.runs > 0) {
-        const sources: Iterable<BigUint64Array>[] = [[fingerprints.sortedValues()]];
+        // the table is not needed as a table any more: its last run is sorted in place
+        const sources: Iterable<BigUint64Array>[] = [[fingerprints.takeSorted()]];
         for (let i = 0; i < spill.runs; i++) sources.push(spill.read(i));
-        suspectValues = repeatsAcross(sources);
+        const across = repeatsAcross(sources);
+        if (suspectValues) for (const v of across) suspectValues.add(v);
+        else suspectValues = across;
       }
       if (suspects.size === 0 && !suspectValues?.size) return;
       const seen = new Map<string, Occurrence[]>();

@@ -33,6 +33,8 @@ export interface PartialCheckOptions {
 }
 
 function isEmpty(field: RequiredField, e: LogEntry): boolean {
+  if (field === 'payload' && e.canonicalPayload !== undefined)
+    return e.canonicalPayload === 'null' || e.canonicalPayload === '""';
   const v = e[field];
   return v === '' || v === null || v === undefined;
 }
@@ -92,7 +94,9 @@ export function createPartialCheck(emit: Emit, opts: PartialCheckOptions = {}): 
         if (sent === undefined || sent === '') return;
         let stored: string;
         try {
-          stored = createHash('sha256').update(jcsFast(item.payload)).digest('hex');
+          stored = createHash('sha256')
+            .update(item.canonicalPayload ?? jcsFast(item.payload))
+            .digest('hex');
         } catch {
           stored = '(payload is not JSON)';
         }

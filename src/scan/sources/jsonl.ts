@@ -11,24 +11,14 @@
 import * as buffer from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { UsageError } from '../../errors.ts';
 import type { EntryMapping } from '../../scenario/schema.ts';
 import { jsonlBlock } from '../block-work.ts';
-import {
-  canonicalBodyOf,
-  F_ACTION,
-  F_ACTOR,
-  F_EVENT_ID,
-  F_HASH,
-  F_PAYLOAD,
-  F_PREV_HASH,
-  F_TS,
-  fieldString,
-  newReferenceLine,
-  parseReferenceLine,
-} from '../fast-line.ts';
+import { F_ACTION, F_ACTOR, F_EVENT_ID, F_HASH, F_PAYLOAD, F_PREV_HASH, F_TS } from '../fast-line.ts';
+import { lineItemReader } from '../line-items.ts';
 import {
   type BlockReply,
   decodeBlock,
@@ -39,8 +29,7 @@ import {
   ScanWorkerPool,
   throughPool,
 } from '../parallel.ts';
-import { makeHasher } from '../recipe.ts';
-import { StoredJson } from '../strict-json.ts';
+import type { RangeSpec } from '../range-merge.ts';
 import type { HashedBatch, LogEntry, LogSource, SourceItem } from '../types.ts';
 import { itemsOf } from './array.ts';
 import { REFERENCE_MAPPING, recordReader, slowLineItem } from './record.ts';
@@ -62,6 +51,18 @@ export interface JsonlSourceOptions {
   parallelMinBytes?: number;
   /** Tests: wait for the workers to load before the first block, so that they get blocks. */
   waitForWorkers?: boolean;
+  /**
+   * Verify a plain (not gzipped) file in byte ranges, each by a worker doing all its per-entry work
+   * (range-scan.ts), instead of the block pipeline; default true. Workers default to
+   * os.availableParallelism() there (the main thread only joins the ranges).
+   */
+  ranges?: boolean;
+  /** Bytes a range (tests cut small ranges). */
+  rangeBytes?: number;
+  /** Lines read before a range to guess its chain state; default 64 (tests make it small). */
+  warmLines?: number;
+  /** Bytes a read inside a range; default 1 MiB (tests make it small). */
+  rangeReadBytes?: number;
   /** Keep each entry's stored form (LogEntry.stored), for recipes over the stored text. */
   stored?: boolean;
 }
@@ -194,51 +195,13 @@ export async function jsonlSource(file: string, opts: JsonlSourceOptions = {}): 
   async function* chunks(signal?: AbortSignal, withHashes = false): AsyncIterable<HashedBatch> {
     const { raw, stream } = open(signal);
     const decoder = new StringDecoder('utf8');
-    const ref = newReferenceLine();
-    const hasher = makeHasher('sha256');
+    const add = lineItemReader({ fast, slowItem, storedKey });
     let carry = '';
     let lineNo = 1;
     let asciiAfter = true;
     /** The lines of text[start, stop) into `out` (at least one: stop ends the last line). */
     const addLines = (out: HashedBatch, text: string, start: number, stop: number): void => {
-      const { items, hashes } = out;
-      let p = start;
-      for (let more = true; more; ) {
-        let nl = text.indexOf('\n', p);
-        if (nl === -1 || nl >= stop) {
-          nl = stop;
-          more = false;
-        }
-        const e = nl > p && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-        const lineAt = lineNo++;
-        const ls = p;
-        p = nl + 1;
-        if (e === ls || (text.charCodeAt(ls) <= 32 && text.slice(ls, e).trim() === '')) continue;
-        if (fast && parseReferenceLine(text, ls, e, ref)) {
-          const at = ref.at;
-          const payloadText = text.slice(at[F_PAYLOAD * 2]!, at[F_PAYLOAD * 2 + 1]!);
-          const entry: LogEntry = {
-            seq: ref.seq,
-            eventId: fieldString(text, ref, F_EVENT_ID),
-            ts: fieldString(text, ref, F_TS),
-            actor: fieldString(text, ref, F_ACTOR),
-            action: fieldString(text, ref, F_ACTION),
-            payload: JSON.parse(payloadText),
-            prevHash: fieldString(text, ref, F_PREV_HASH),
-            hash: fieldString(text, ref, F_HASH),
-            line: lineAt,
-          };
-          if (storedKey !== undefined) {
-            const p = entry.payload;
-            entry.stored = new StoredJson(typeof p === 'string' ? p : payloadText, p, text.slice(ls, e));
-          }
-          items.push(entry);
-          hashes?.push(hasher(entry.prevHash, canonicalBodyOf(text, ls, ref)));
-          continue;
-        }
-        items.push(slowItem(text.slice(ls, e), lineAt));
-        hashes?.push(undefined);
-      }
+      lineNo = add(out, text, start, stop, lineNo);
     };
     const newBatch = (): HashedBatch => (withHashes ? { items: [], hashes: [] } : { items: [] });
     try {
@@ -276,8 +239,20 @@ export async function jsonlSource(file: string, opts: JsonlSourceOptions = {}): 
   async function* batches(signal?: AbortSignal): AsyncIterable<SourceItem[]> {
     for await (const b of chunks(signal)) yield b.items;
   }
+  const useRanges = parallel && !gz && opts.stored !== true && (opts.ranges ?? true);
+  const ranges: RangeSpec | undefined = useRanges
+    ? {
+        file,
+        size,
+        workers: opts.workers ?? availableParallelism(),
+        ...(opts.rangeBytes !== undefined ? { rangeBytes: opts.rangeBytes } : {}),
+        ...(opts.warmLines !== undefined ? { warmLines: opts.warmLines } : {}),
+        ...(opts.rangeReadBytes !== undefined ? { readBytes: opts.rangeReadBytes } : {}),
+      }
+    : undefined;
   const source: LogSource = {
     describe: file,
+    ...(ranges ? { ranges } : {}),
     ...(hashless ? { notAvailable: { chain: 'the log has no hash fields' } } : {}),
     batches,
     entries: (signal) => itemsOf(batches(signal)),

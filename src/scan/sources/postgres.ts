@@ -148,6 +148,17 @@ class StoredRow {
   }
 }
 
+function unreadableRow(
+  reason: string,
+  seq: number | undefined,
+  eventId: string | null | undefined,
+): UnreadableEntry {
+  const u: UnreadableEntry = { unreadable: true, reason };
+  if (seq !== undefined) u.seq = seq;
+  if (eventId) u.eventId = eventId;
+  return u;
+}
+
 function rowToItem(row: (string | null)[], ctx: RowContext): SourceItem {
   const { hashless, mapping, strictPayload } = ctx;
   const [seqText, eventId, ts, actor, action, payloadText, prevHashText, hashText] = row;
@@ -155,21 +166,18 @@ function rowToItem(row: (string | null)[], ctx: RowContext): SourceItem {
   const prevHash = prevHashText === null ? '' : prevHashText;
   const hash = hashText === null ? '' : hashText;
   const seq = toSeq(seqText);
-  const bad = (reason: string): UnreadableEntry => {
-    const u: UnreadableEntry = { unreadable: true, reason };
-    if (seq !== undefined) u.seq = seq;
-    if (eventId) u.eventId = eventId;
-    return u;
-  };
-  if (seq === undefined) return bad(`column ${mapping.seq} is not an integer: ${seqText}`);
-  const fields = { eventId, ts, actor, action, prevHash, hash };
-  for (const [k, v] of Object.entries(fields)) {
-    if (v === null || v === undefined) {
-      if (hashless && (k === 'hash' || k === 'prevHash')) continue;
-      return bad(`column ${mapping[k as Field]} is NULL`);
-    }
+  if (seq === undefined)
+    return unreadableRow(`column ${mapping.seq} is not an integer: ${seqText}`, seq, eventId);
+  // Per row, no closure and no array of entries: under tsx each closure also costs a defineProperty.
+  for (let k = 1; k < 8; k++) {
+    if (k === 5) continue; // the payload, below
+    const v = row[k];
+    if (v !== null && v !== undefined) continue;
+    if (k >= 6 && (hashless || v === null)) continue; // NULL hashes read as empty
+    return unreadableRow(`column ${mapping[FIELDS[k]!]} is NULL`, seq, eventId);
   }
-  if (payloadText === null || payloadText === undefined) return bad(`column ${mapping.payload} is NULL`);
+  if (payloadText === null || payloadText === undefined)
+    return unreadableRow(`column ${mapping.payload} is NULL`, seq, eventId);
   let payload: unknown;
   let parsed = true;
   try {

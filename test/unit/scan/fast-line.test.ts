@@ -49,6 +49,24 @@ const awkward: string[] = [
   canonical[3]!.replace('"prev_hash":"', '"prev_hash":"zz'),
   `${canonical[4]!} `,
   canonical[4]!.slice(0, -1),
+  // non-ASCII text: canonical as it stands (fast path), keys ordered by UTF-16 code units as JCS orders them
+  canonical[5]!.replace('"ok":false}', '"ok":false,"é":"Zoë 東京 😀","😀":"\u2028\u007f","｡":[1,"ü"]}'),
+  canonical[5]!.replace('"ok":false}', '"ok":false,"｡":1,"😀":2}'), // code point order, not UTF-16: slow path
+  canonical[5]!.replace('"actor":"user-6"', '"actor":"Łódź — Kraków"'),
+  canonical[5]!.replace('"actor":"user-6"', '"actor":"user\ud83d"'), // a lone surrogate (escaped)
+  // payloads not in canonical form (the rest is): only the payload is parsed, unless it is not I-JSON
+  canonical[4]!.replace(
+    /"payload":\{[^}]*\}/,
+    '"payload":{"n": 5, "ip": "10.0.5.0", "ok": true, "data": "x"}',
+  ),
+  canonical[4]!.replace(/"payload":\{[^}]*\}/, '"payload":{"b": "}{[\\"", "a": [1, {"c": "]"}, -0, 1.50]}'),
+  canonical[4]!.replace(/"payload":\{[^}]*\}/, '"payload":{"a": 1, "a": 2}'),
+  canonical[4]!.replace(/"payload":\{[^}]*\}/, '"payload":{"b": "\\ud800", "a": 1}'),
+  canonical[4]!.replace(/"payload":\{[^}]*\}/, '"payload":{"a": }'),
+  canonical[4]!.replace(/"payload":\{[^}]*\}/, '"payload":{"a":1}}'),
+  canonical[4]!.replace(/"payload":\{[^}]*\}/, '"payload":1.50'),
+  canonical[4]!.replace(/"payload":\{[^}]*\}/, '"payload":[1,2]]'),
+  canonical[4]!.replace(/"payload":\{[^}]*\}/, '"payload":{"a":1} '),
   '',
   '   ',
   'null',
@@ -78,6 +96,31 @@ describe('the canonical-line fast path', () => {
       const rec = JSON.parse(l) as Record<string, unknown>;
       expect(jcs(rec.payload)).toBe(l.slice(l.indexOf('"payload":') + 10, l.indexOf(',"seq"')));
     }
+  });
+
+  it('takes non-ASCII text, surrogate pairs included, but never a lone surrogate', () => {
+    const ref = newReferenceLine();
+    const line = (actor: string) => canonical[2]!.replace('"actor":"user-3"', `"actor":"${actor}"`);
+    for (const ok of ['Zoë', '東京', '😀', 'a\u2028b', 'café'])
+      expect(parseReferenceLine(line(ok), 0, line(ok).length, ref), ok).toBe(true);
+    for (const bad of ['\ud83d', '\ude00', 'x\ude00\ud83d', '\ud83d-x']) {
+      const l = line(bad);
+      expect(parseReferenceLine(l, 0, l.length, ref), JSON.stringify(bad)).toBe(false);
+    }
+  });
+
+  it('with loosePayload, takes a payload in any form and only marks it', () => {
+    const ref = newReferenceLine();
+    const jsonb = canonical[4]!.replace(/"payload":\{[^}]*\}/, '"payload":{"n": 5, "ip": "]", "data": "x"}');
+    expect(parseReferenceLine(jsonb, 0, jsonb.length, ref)).toBe(false);
+    expect(parseReferenceLine(jsonb, 0, jsonb.length, ref, true)).toBe(true);
+    expect(ref.payloadLoose).toBe(true);
+    const at = ref.at;
+    expect(jsonb.slice(at[10]!, at[11]!)).toBe('{"n": 5, "ip": "]", "data": "x"}');
+    expect(parseReferenceLine(canonical[4]!, 0, canonical[4]!.length, ref, true)).toBe(true);
+    expect(ref.payloadLoose).toBe(false);
+    const spaced = jsonb.replace('"seq":', '"seq": ');
+    expect(parseReferenceLine(spaced, 0, spaced.length, ref, true)).toBe(false); // the rest stays strict
   });
 
   it('reads the same items as JSON.parse, and hashes as referenceHash, on awkward lines and any chunking', async () => {

@@ -1,0 +1,319 @@
+/**
+ * One byte range of a JSONL log verified on its own (in a worker thread, another process or
+ * another machine): every per-entry check runs here, and what crosses the range's edges is a small
+ * RangeSummary that range-merge.ts joins, in log order, into the result of one scan.
+ *
+ * - chain: the range is checked from a start state: the true one (the file's start, or a state the
+ *   merge hands back), or a guess made by running the chain check silently over the `warmLines`
+ *   lines before the range. The summary carries that start state, and the merge accepts the
+ *   range's findings only when the guess is the true state (else it asks for the range again, from
+ *   the true state); the end state carries the held entry and the recent links to the next range.
+ * - partial (the payload digests included), the ledger's "no writer attempted it": per entry, here.
+ * - duplicate: the 64-bit fingerprint of every event id, merged into the one table by the merge.
+ * - ledger join and checkpoints: the first occurrence in the range of each id the ledger has, and
+ *   the entries a checkpoint names, as events the merge replays into the real checks.
+ *
+ * Findings and those events are in the order the one-thread scan emits them (per entry: chain,
+ * partial, ledger, checkpoint), with line numbers local to the range (line 1 is its first line).
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import type { ChainState } from './checks/chain.ts';
+import { createChainCheck } from './checks/chain.ts';
+import type { Emit } from './checks/check.ts';
+import { fingerprint } from './checks/duplicate.ts';
+import { buildLedger, createLedgerCheck, type Ledger } from './checks/ledger.ts';
+import { createPartialCheck, REQUIRED_FIELDS } from './checks/partial.ts';
+import { lineItemReader } from './line-items.ts';
+import { decodeBlock } from './parallel.ts';
+import { referenceRecipe } from './recipe.ts';
+import { REFERENCE_MAPPING, recordReader, slowLineItem } from './sources/record.ts';
+import {
+  type CheckpointSet,
+  type Finding,
+  type HashedBatch,
+  isUnreadable,
+  type LedgerOp,
+  type SourceItem,
+} from './types.ts';
+
+export const RANGE_SUMMARY_VERSION = 1;
+
+/** What every range of one scan shares (sent once to each worker). */
+export interface RangeContext {
+  /** The ledger's ops (one per event id), when a history is given. */
+  ledgerOps?: LedgerOp[];
+  before?: { lastSeq: number };
+  /** The seqs signed checkpoints name. */
+  checkpointSeqs?: number[];
+}
+
+export interface RangeJob {
+  file: string;
+  /** Byte offsets; start is a line start (0 or just after a newline), end a line start or the file's size. */
+  start: number;
+  end: number;
+  /** Lines before `start` run through the chain check to guess its state; default 64. */
+  warmLines?: number;
+  /** The true chain state at `start` (line numbers local to this range): no guess. */
+  state?: ChainState;
+  /** Bytes a read; default 1 MiB (tests make it small, to cut lines across reads). */
+  readBytes?: number;
+}
+
+/** The entry a checkpoint names, as the checkpoint check needs it. */
+export interface CheckpointItem {
+  seq: number;
+  unreadable?: true;
+  hash?: string;
+  line?: number;
+  eventId?: string;
+}
+
+export type RangeEvent =
+  | { f: Finding }
+  | { present: { eventId: string; seq?: number; line?: number } }
+  | { cp: CheckpointItem };
+
+/** A range's result. Versioned: summaries are written to files and merged elsewhere (scan merge). */
+export interface RangeSummary {
+  version: typeof RANGE_SUMMARY_VERSION;
+  file: string;
+  start: number;
+  end: number;
+  /** Lines in the range, blank ones included. */
+  lines: number;
+  /** Items (non-blank lines), unreadable ones included. */
+  entries: number;
+  unreadable: number;
+  firstSeq?: number;
+  lastSeq?: number;
+  maxSeq?: number;
+  /** The chain state the range was checked from; startExact: it is the true one. */
+  startState: ChainState;
+  startExact: boolean;
+  /** ChainCheck.forkReads after the start. */
+  forkReads: number[];
+  endState: ChainState;
+  events: RangeEvent[];
+  /** (a, b) fingerprint pairs of every non-empty event id, in log order. */
+  fingerprints: Uint32Array;
+}
+
+const READ_BYTES = 1 << 20;
+const recipe = referenceRecipe();
+const read = recordReader(REFERENCE_MAPPING, { hashless: false });
+const slowItem = (text: string, lineNo: number): SourceItem => slowLineItem(read, text, lineNo);
+
+/** The context of a scan with these inputs: the same in scanLog and in a range scan of its own (range-job.ts). */
+export function rangeContextOf(
+  ledger: Ledger | undefined,
+  checkpoints: CheckpointSet | undefined,
+  before: { lastSeq: number } | undefined,
+): RangeContext {
+  const context: RangeContext = {};
+  if (ledger) context.ledgerOps = [...ledger.ops.values()];
+  if (before) context.before = before;
+  if (checkpoints) context.checkpointSeqs = [...new Set(checkpoints.checkpoints.map((c) => c.seq))];
+  return context;
+}
+
+let ledgerFor: { ops: LedgerOp[] | undefined; ledger: Ledger | undefined } = {
+  ops: undefined,
+  ledger: undefined,
+};
+function ledgerOf(ops: LedgerOp[] | undefined): Ledger | undefined {
+  if (ledgerFor.ops !== ops) ledgerFor = { ops, ledger: ops ? buildLedger(ops) : undefined };
+  return ledgerFor.ledger;
+}
+
+function readAt(fd: number, from: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  readInto(fd, buf, 0, length, from);
+  return buf;
+}
+
+/** Exactly `length` bytes of the file at `from` into buf at `offset`. */
+function readInto(fd: number, buf: Buffer, offset: number, length: number, from: number): void {
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, buf, offset + got, length - got, from + got);
+    if (n === 0)
+      throw new Error(
+        `the file ended at byte ${from + got}, before byte ${from + length}: it changed during the scan`,
+      );
+    got += n;
+  }
+}
+
+/** Where the `lines` lines before `start` begin (0 when the file has fewer before it). */
+function warmStart(fd: number, start: number, lines: number): number {
+  for (let back = 1 << 16; ; back *= 4) {
+    const from = Math.max(0, start - back);
+    const buf = readAt(fd, from, start - from);
+    let pos = buf.length - 1; // the newline that ends the line before `start`
+    let count = 0;
+    while (count < lines && pos > 0) {
+      const i = buf.lastIndexOf(10, pos - 1);
+      if (i < 0) break;
+      count++;
+      pos = i;
+    }
+    if (count === lines) return from + pos + 1;
+    if (from === 0) return 0;
+  }
+}
+
+/** Verifies one range (synchronous: it owns its thread). */
+export function scanRange(job: RangeJob, ctx: RangeContext): RangeSummary {
+  const events: RangeEvent[] = [];
+  let warm = false;
+  const emit: Emit = (f) => {
+    if (!warm) events.push({ f });
+  };
+  const chain = createChainCheck(emit, { recipe });
+  const ledger = ledgerOf(ctx.ledgerOps);
+  const partial = createPartialCheck(emit, {
+    required: REQUIRED_FIELDS,
+    ...(ledger ? { payloadDigests: ledger.digests } : {}),
+    genesis: recipe.genesis,
+  });
+  const ledgerCheck = ledger ? createLedgerCheck(emit, ledger, ctx.before) : undefined;
+  const lastSeqBefore = ctx.before?.lastSeq ?? Number.NEGATIVE_INFINITY;
+  const presentHere = new Set<string>();
+  const cpSeqs = ctx.checkpointSeqs?.length ? new Set(ctx.checkpointSeqs) : undefined;
+  let fps = new Uint32Array(1 << 16);
+  let nf = 0;
+  let entries = 0;
+  let unreadable = 0;
+  let firstSeq: number | undefined;
+  let lastSeq: number | undefined;
+  let maxSeq: number | undefined;
+
+  const observe = (item: SourceItem, hash: string | undefined): void => {
+    if (warm) {
+      chain.observeHashed(item, hash);
+      return;
+    }
+    entries++;
+    if (isUnreadable(item)) unreadable++;
+    const seq = item.seq;
+    if (seq !== undefined) {
+      if (firstSeq === undefined) firstSeq = seq;
+      lastSeq = seq;
+      if (maxSeq === undefined || seq > maxSeq) maxSeq = seq;
+    }
+    chain.observeHashed(item, hash);
+    partial.observe(item);
+    const id = item.eventId;
+    if (id !== undefined && id !== '') {
+      if (nf + 2 > fps.length) {
+        const f2 = new Uint32Array(fps.length * 2);
+        f2.set(fps);
+        fps = f2;
+      }
+      const [a, b] = fingerprint(id);
+      fps[nf++] = a;
+      fps[nf++] = b;
+      if (ledgerCheck && ledger && (seq === undefined || seq > lastSeqBefore)) {
+        if (!ledger.ops.has(id))
+          ledgerCheck.observe(item); // "no writer attempted it": no state
+        else if (!presentHere.has(id)) {
+          presentHere.add(id);
+          const p: { eventId: string; seq?: number; line?: number } = { eventId: id };
+          if (seq !== undefined) p.seq = seq;
+          if (item.line !== undefined) p.line = item.line;
+          events.push({ present: p });
+        }
+      }
+    }
+    if (cpSeqs && seq !== undefined && cpSeqs.has(seq)) {
+      const cp: CheckpointItem = { seq };
+      if (isUnreadable(item)) cp.unreadable = true;
+      else {
+        cp.hash = item.hash;
+        cp.eventId = item.eventId;
+      }
+      if (item.line !== undefined) cp.line = item.line;
+      events.push({ cp });
+    }
+  };
+
+  const add = lineItemReader({ fast: true, slowItem, lazyPayload: true });
+  const batch: HashedBatch = { items: [], hashes: [] };
+  const feed = (text: string, lineNo: number): number => {
+    batch.items.length = 0;
+    batch.hashes!.length = 0;
+    const next = add(batch, text, 0, text.length, lineNo);
+    const { items, hashes } = batch;
+    for (let k = 0; k < items.length; k++) observe(items[k]!, hashes![k]);
+    return next;
+  };
+  /** Whole lines of bytes to text, as the one-thread path decodes them (cut at newlines, which no UTF-8 sequence holds). */
+  const text = decodeBlock;
+
+  const fd = openSync(job.file, 'r');
+  let lineNo = 1;
+  let startExact = true;
+  let startState: ChainState;
+  try {
+    if (job.state) chain.importState(job.state);
+    else if (job.start > 0) {
+      const from = warmStart(fd, job.start, job.warmLines ?? 64);
+      startExact = from === 0;
+      const buf = readAt(fd, from, job.start - from);
+      let lines = 0;
+      for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) lines++;
+      warm = true;
+      // text up to and without the last newline: the lines before `start`, numbered ..., -1, 0
+      if (buf.length > 1) feed(text(buf.subarray(0, buf.length - 1)), 1 - lines);
+      warm = false;
+    }
+    startState = chain.exportState();
+    chain.forkReads.length = 0;
+    // One buffer for the whole range: the bytes of the line cut by the last read stay at its start.
+    const readBytes = job.readBytes ?? READ_BYTES;
+    let work = Buffer.allocUnsafe(readBytes * 2);
+    let held = 0;
+    for (let at = job.start; at < job.end; ) {
+      const n = Math.min(readBytes, job.end - at);
+      if (held + n > work.length) {
+        const bigger = Buffer.allocUnsafe(Math.max(work.length * 2, held + n));
+        work.copy(bigger, 0, 0, held);
+        work = bigger;
+      }
+      readInto(fd, work, held, n, at);
+      at += n;
+      const len = held + n;
+      const cut = work.lastIndexOf(10, len - 1);
+      if (cut < held) {
+        held = len; // no line ends in this read
+        continue;
+      }
+      lineNo = feed(text(work.subarray(0, cut)), lineNo);
+      held = len - cut - 1;
+      work.copyWithin(0, cut + 1, len);
+    }
+    if (held) lineNo = feed(text(work.subarray(0, held)), lineNo);
+  } finally {
+    closeSync(fd);
+  }
+  const s: RangeSummary = {
+    version: RANGE_SUMMARY_VERSION,
+    file: job.file,
+    start: job.start,
+    end: job.end,
+    lines: lineNo - 1,
+    entries,
+    unreadable,
+    startState,
+    startExact,
+    forkReads: [...chain.forkReads],
+    endState: chain.exportState(),
+    events,
+    fingerprints: fps.slice(0, nf),
+  };
+  if (firstSeq !== undefined) s.firstSeq = firstSeq;
+  if (lastSeq !== undefined) s.lastSeq = lastSeq;
+  if (maxSeq !== undefined) s.maxSeq = maxSeq;
+  return s;
+}
