@@ -4,30 +4,20 @@
  * run that dies mid-fault leaves it for `auditchaos down`, which runs the heals (src/stack/sweep.ts).
  */
 import type { PendingHeal, PendingHeals } from '../chaos/command-fault.ts';
-import { type RunState, RunStateFile, stateDir } from './state.ts';
+import { RunJournal, type RunState, stateDir } from './state.ts';
 
 export class FaultStateFile implements PendingHeals {
-  private file: RunStateFile | undefined;
+  private readonly journal: RunJournal<'pendingHeals'>;
 
-  constructor(
-    private readonly runId: string,
-    private readonly runtime: RunState['runtime'],
-    private readonly dir = stateDir(),
-  ) {}
-
-  async add(h: PendingHeal): Promise<void> {
-    this.file ??= new RunStateFile(this.runId, this.runtime, this.dir, `${this.runId}.faults`);
-    await this.file.update((s) => {
-      s.pendingHeals = [...(s.pendingHeals ?? []).filter((p) => p.faultId !== h.faultId), h];
-    });
+  constructor(runId: string, runtime: RunState['runtime'], dir = stateDir()) {
+    this.journal = new RunJournal(runId, runtime, dir, 'faults', 'pendingHeals');
   }
 
-  async remove(faultId: string): Promise<void> {
-    const file = this.file;
-    if (!file) return;
-    await file.update((s) => {
-      s.pendingHeals = (s.pendingHeals ?? []).filter((p) => p.faultId !== faultId);
-    });
-    if ((file.current.pendingHeals ?? []).length === 0) await file.remove();
+  add(h: PendingHeal): Promise<void> {
+    return this.journal.put(h, (p) => p.faultId === h.faultId);
+  }
+
+  remove(faultId: string): Promise<void> {
+    return this.journal.drop((p) => p.faultId === faultId);
   }
 }

@@ -97,6 +97,49 @@ export class RunStateFile {
   }
 }
 
+/** The lists a run keeps in a state file of their own while the work they undo is pending. */
+type JournalKey = 'pendingHeals' | 'netCleanups';
+type JournalItem<K extends JournalKey> = NonNullable<RunState[K]>[number];
+
+/**
+ * One such list, in `<run id>.<suffix>.json` beside the stack's state: an item is written before
+ * the work it undoes starts and taken out once undone; the file goes with its last item, so a file
+ * that stays is what a dead run left for `auditchaos down`.
+ */
+export class RunJournal<K extends JournalKey> {
+  private file: RunStateFile | undefined;
+
+  constructor(
+    private readonly runId: string,
+    private readonly runtime: RunState['runtime'],
+    private readonly dir: string,
+    private readonly suffix: string,
+    private readonly key: K,
+  ) {}
+
+  /** Adds `item` in place of any item `same` as it. */
+  async put(item: JournalItem<K>, same: (a: JournalItem<K>) => boolean): Promise<void> {
+    this.file ??= new RunStateFile(this.runId, this.runtime, this.dir, `${this.runId}.${this.suffix}`);
+    await this.file.update((s) => {
+      s[this.key] = [...this.items(s).filter((x) => !same(x)), item] as RunState[K];
+    });
+  }
+
+  /** Takes out the items `match` picks; removes the file when none is left. */
+  async drop(match: (a: JournalItem<K>) => boolean): Promise<void> {
+    const file = this.file;
+    if (!file) return;
+    await file.update((s) => {
+      s[this.key] = this.items(s).filter((x) => !match(x)) as RunState[K];
+    });
+    if (this.items(file.current).length === 0) await file.remove();
+  }
+
+  private items(s: RunState): JournalItem<K>[] {
+    return (s[this.key] ?? []) as JournalItem<K>[];
+  }
+}
+
 async function syncDir(dir: string): Promise<void> {
   try {
     const fh = await open(dir, 'r');

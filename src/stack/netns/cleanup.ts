@@ -5,7 +5,7 @@
  * removes what a SIGKILLed run left (sweepNetCleanups, called by src/stack/sweep.ts).
  */
 import { existsSync, statSync } from 'node:fs';
-import { type RunState, RunStateFile, stateDir } from '../state.ts';
+import { RunJournal, type RunState, stateDir } from '../state.ts';
 import { describePlace, HOST, type NetExec, type NetPlace, netExec } from './net-exec.ts';
 
 export type NetCleanup =
@@ -24,27 +24,18 @@ const same = (a: NetCleanup, b: NetCleanup) => JSON.stringify(a) === JSON.string
 
 /** The journal in the run's state directory. */
 export class NetStateFile implements NetCleanups {
-  private file: RunStateFile | undefined;
-  constructor(
-    private readonly runId: string,
-    private readonly runtime: RunState['runtime'],
-    private readonly dir = stateDir(),
-  ) {}
+  private readonly journal: RunJournal<'netCleanups'>;
 
-  async add(c: NetCleanup): Promise<void> {
-    this.file ??= new RunStateFile(this.runId, this.runtime, this.dir, `${this.runId}.net`);
-    await this.file.update((s) => {
-      s.netCleanups = [...(s.netCleanups ?? []).filter((x) => !same(x, c)), c];
-    });
+  constructor(runId: string, runtime: RunState['runtime'], dir = stateDir()) {
+    this.journal = new RunJournal(runId, runtime, dir, 'net', 'netCleanups');
   }
 
-  async remove(c: NetCleanup): Promise<void> {
-    const file = this.file;
-    if (!file) return;
-    await file.update((s) => {
-      s.netCleanups = (s.netCleanups ?? []).filter((x) => !same(x, c));
-    });
-    if ((file.current.netCleanups ?? []).length === 0) await file.remove();
+  add(c: NetCleanup): Promise<void> {
+    return this.journal.put(c, (x) => same(x, c));
+  }
+
+  remove(c: NetCleanup): Promise<void> {
+    return this.journal.drop((x) => same(x, c));
   }
 }
 
