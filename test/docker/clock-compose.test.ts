@@ -20,7 +20,7 @@ import { DockerEngine } from '../../src/stack/compose/docker-engine.ts';
 import { overrideFileName } from '../../src/stack/compose/override.ts';
 import { freePort } from '../../src/stack/local/free-port.ts';
 import { listRunStates } from '../../src/stack/state.ts';
-import { BIN, REPO_ROOT, runCli } from '../helpers/cli.ts';
+import { runCli, startCli } from '../helpers/cli.ts';
 import { shipped } from '../helpers/scenarios.ts';
 
 const probe = await new DockerEngine().probe(5000);
@@ -185,32 +185,19 @@ faults:
 `,
     );
     const reports = path.join(work, `r-${name}`);
-    const child = execa(process.execPath, [BIN, 'run', file, '--reports-dir', reports], {
-      cwd: REPO_ROOT,
-      env: { NO_COLOR: '1', AUDITCHAOS_STATE_DIR: states },
-      reject: false,
+    const run = startCli(['run', file, '--reports-dir', reports], {
+      env: { AUDITCHAOS_STATE_DIR: states },
       timeout: 240_000,
     });
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const onData = (b: Buffer) => {
-        out += b.toString();
-        if (/fault on\s+f1 clock/.test(out)) resolve();
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
-      child.then(
-        (r) => reject(new Error(`run ended before the fault (exit ${r.exitCode}):\n${out}`)),
-        reject,
-      );
-    });
+    const { child } = run;
+    await run.until(/fault on\s+f1 clock/, 'the fault');
     const found = await listRunStates(states);
     const clockFiles = found.flatMap((x) => x.state.clockFiles ?? []);
     expect(clockFiles).toHaveLength(1);
     const clockFile = clockFiles[0] as string;
     await new Promise((r) => setTimeout(r, 1500));
     expect(readFileSync(clockFile, 'utf8').trim()).toBe('-30.000'); // the fault is on
-    return { child, clockFile, reports, runId: found[0]?.state.runId as string, out: () => out };
+    return { child, clockFile, reports, runId: found[0]?.state.runId as string, out: run.output };
   }
 
   it('Ctrl-C during the clock fault: heals it to +0, exits 130, and the clock folder is gone', async () => {

@@ -9,7 +9,6 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { applyClockFault } from '../../src/chaos/clock-fault.ts';
 import type { RunSink } from '../../src/report/events.ts';
@@ -26,7 +25,7 @@ import { createStack } from '../../src/stack/factory.ts';
 import { freePort } from '../../src/stack/local/free-port.ts';
 import { PostgresServer } from '../../src/stack/local/postgres.ts';
 import { isAlive, listRunStates } from '../../src/stack/state.ts';
-import { BIN, REPO_ROOT } from '../helpers/cli.ts';
+import { startCli } from '../helpers/cli.ts';
 import { shipped } from '../helpers/scenarios.ts';
 
 const silent: RunSink = { handle() {}, close() {} };
@@ -173,25 +172,12 @@ faults:
   - { at: 1s, for: 50s, kind: clock, target: auditlog, offset: -30s }
 `,
     );
-    const child = execa(process.execPath, [BIN, 'run', file, '--reports-dir', path.join(dir, 'r')], {
-      cwd: REPO_ROOT,
-      env: { NO_COLOR: '1', AUDITCHAOS_STATE_DIR: stateDir },
-      reject: false,
+    const run = startCli(['run', file, '--reports-dir', path.join(dir, 'r')], {
+      env: { AUDITCHAOS_STATE_DIR: stateDir },
       timeout: 90_000,
     });
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const onData = (b: Buffer) => {
-        out += b.toString();
-        if (/fault on\s+f1 clock/.test(out)) resolve();
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
-      child.then(
-        (r) => reject(new Error(`run ended before the fault (exit ${r.exitCode}):\n${out}`)),
-        reject,
-      );
-    });
+    const { child } = run;
+    await run.until(/fault on\s+f1 clock/, 'the fault');
     const states = await listRunStates(stateDir);
     const clockFiles = states.flatMap((s) => s.state.clockFiles ?? []);
     const pids = states.flatMap((s) => s.state.pids.map((p) => p.pid));
@@ -201,7 +187,7 @@ faults:
     expect(readFileSync(clockFile, 'utf8').trim()).toBe('-30.000'); // the fault is on
     child.kill('SIGINT');
     const r = await child;
-    expect(r.exitCode, out).toBe(130);
+    expect(r.exitCode, run.output()).toBe(130);
     // Reset to +0 by the heal, then removed with the run's work dir; nothing of the run is left.
     expect(existsSync(clockFile)).toBe(false);
     for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);

@@ -6,10 +6,9 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { isAlive, listRunStates } from '../../src/stack/state.ts';
-import { BIN, REPO_ROOT } from '../helpers/cli.ts';
+import { startCli } from '../helpers/cli.ts';
 
 async function scenarioFile(dir: string, apiPort: number, dbPort: number): Promise<string> {
   const file = path.join(dir, 'lifecycle.yml');
@@ -32,26 +31,12 @@ faults:
 
 /** Starts `auditchaos run` and resolves once the workload phase has begun. */
 function startRun(file: string, env: Record<string, string>, reports: string) {
-  const child = execa(process.execPath, [BIN, 'run', file, '--reports-dir', reports], {
-    cwd: REPO_ROOT,
-    env: { NO_COLOR: '1', ...env },
-    reject: false,
-    timeout: 120_000,
-  });
-  let out = '';
-  const started = new Promise<void>((resolve, reject) => {
-    const onData = (b: Buffer) => {
-      out += b.toString();
-      if (/phase workload/.test(out)) resolve();
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.then(
-      (r) => reject(new Error(`run ended before its workload began (exit ${r.exitCode}):\n${out}`)),
-      reject,
-    );
-  });
-  return { child, started, output: () => out };
+  const run = startCli(['run', file, '--reports-dir', reports], { env, timeout: 120_000 });
+  return {
+    child: run.child,
+    started: run.until(/phase workload/, 'its workload began'),
+    output: run.output,
+  };
 }
 
 describe('run lifecycle (real binary, local runtime)', () => {
