@@ -25,6 +25,7 @@ import { DockerEngine } from '../../src/stack/compose/docker-engine.ts';
 import { freePort } from '../../src/stack/local/free-port.ts';
 import { linkNames } from '../../src/stack/netns/veth-link.ts';
 import { BIN, runCli } from '../helpers/cli.ts';
+import { expectLossAndCorruption } from '../helpers/packet-effects.ts';
 
 const probe = await new DockerEngine().probe(5000);
 const required = process.env.AUDITCHAOS_REQUIRE_DOCKER === '1';
@@ -173,21 +174,7 @@ describe.skipIf(skip)('packet faults on the compose runtime', () => {
     expect(report.verdict.status, JSON.stringify(report.verdict)).toBe('pass');
     expect(outcome.exitCode).toBe(0);
     expect(report.scan?.counts?.missing).toBe(0);
-    const le = loss?.effect;
-    const ce = corrupt?.effect;
-    if (!le || le === 'unknown' || !('packets' in le)) throw new Error(`loss effect: ${JSON.stringify(le)}`);
-    if (!ce || ce === 'unknown' || !('packets' in ce))
-      throw new Error(`corrupt effect: ${JSON.stringify(ce)}`);
-    // The kernel's own counters: about 30% of what PostgreSQL sent dropped, and the
-    // retransmissions that cost; corrupted segments dropped by the receiver's checksum and resent.
-    expect(le.acted.dropped).toBeGreaterThan(0);
-    expect((le.acted.dropped ?? 0) / le.packets).toBeGreaterThan(0.1);
-    expect((le.acted.dropped ?? 0) / le.packets).toBeLessThan(0.6);
-    expect(le.retransmitted).toBeGreaterThan(0);
-    expect(ce.acted.corrupted).toBeGreaterThan(0);
-    expect(ce.retransmitted).toBeGreaterThan(0);
-    expect(loss?.noEffect).toBeUndefined();
-    expect(corrupt?.noEffect).toBeUndefined();
+    expectLossAndCorruption(loss, corrupt);
     // Healed: nothing in the container's namespace (looked at while it still ran) or the host's.
     expect(pid).toBeGreaterThan(0);
     expect(inContainer).toEqual([]);

@@ -23,6 +23,7 @@ import { netExec } from '../../src/stack/netns/net-exec.ts';
 import { probeNetem } from '../../src/stack/netns/packet-backend.ts';
 import { linkNames } from '../../src/stack/netns/veth-link.ts';
 import { BIN, runCli } from '../helpers/cli.ts';
+import { expectLossAndCorruption } from '../helpers/packet-effects.ts';
 
 function missingCapability(): string | undefined {
   if (process.platform !== 'linux') return 'not Linux';
@@ -176,20 +177,7 @@ describe.skipIf(missing !== undefined && !required)('packet faults on the local 
     console.log('[packet-local] ops', JSON.stringify(report.ops), 'p99', report.latency?.p99);
     expect(r.exitCode, r.stdout.slice(-2000)).toBe(0);
     expect(report.verdict.status).toBe('pass');
-    const le = loss?.effect;
-    const ce = corrupt?.effect;
-    if (!le || le === 'unknown' || !('packets' in le)) throw new Error(`loss effect: ${JSON.stringify(le)}`);
-    if (!ce || ce === 'unknown' || !('packets' in ce))
-      throw new Error(`corrupt effect: ${JSON.stringify(ce)}`);
-    // What the kernel did, by its own counters: drops near 30% of what PostgreSQL sent, and the
-    // retransmissions they cost; corrupted packets, dropped by the receiver (bad checksum), resent.
-    expect(le.acted.dropped).toBeGreaterThan(0);
-    expect((le.acted.dropped ?? 0) / le.packets).toBeGreaterThan(0.1);
-    expect((le.acted.dropped ?? 0) / le.packets).toBeLessThan(0.6);
-    expect(le.retransmitted).toBeGreaterThan(0);
-    expect(ce.acted.corrupted).toBeGreaterThan(0);
-    expect(ce.retransmitted).toBeGreaterThan(0);
-    expect(loss?.noEffect).toBeUndefined();
+    expectLossAndCorruption(loss, corrupt);
     expect(leftovers(report.runId)).toEqual([]);
     expect(await stateFiles(s.env)).toEqual([]);
   }, 90_000);
