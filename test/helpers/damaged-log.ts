@@ -10,6 +10,17 @@ import type { CheckpointSet, LedgerOp } from '../../src/scan/types.ts';
 
 export const N = 20_000;
 
+/** The finding kinds a scan of damagedLines() with its history and checkpoints must report. */
+export const DAMAGE_KINDS = [
+  'broken-chain',
+  'partial',
+  'duplicate',
+  'missing',
+  'unexpected',
+  'indeterminate',
+  'rollback',
+] as const;
+
 /** A damaged log: every kind of line the JSONL source distinguishes, and defects for every check. */
 export function damagedLines(): string[] {
   const gen = [...referenceLines({ count: N, payloadBytes: 24 })];

@@ -16,7 +16,7 @@ import { scanLog } from '../../src/scan/scan.ts';
 import { jsonlSource } from '../../src/scan/sources/jsonl.ts';
 import { decodeSummary, encodeSummary } from '../../src/scan/summary-file.ts';
 import { runCli } from '../helpers/cli.ts';
-import { checkpointsFor, damagedLines, historyFor } from '../helpers/damaged-log.ts';
+import { checkpointsFor, DAMAGE_KINDS, damagedLines, historyFor } from '../helpers/damaged-log.ts';
 
 let dir: string;
 const at = (name: string) => path.join(dir, name);
@@ -68,16 +68,7 @@ describe('scan --range --summary-out, scan merge', () => {
     const one = await runCli(['scan', log, '--json', ...inputs]);
     expect(one.exitCode).toBe(1);
     const oneResult = JSON.parse(one.stdout) as { counts: Record<string, number> };
-    for (const k of [
-      'broken-chain',
-      'partial',
-      'duplicate',
-      'missing',
-      'unexpected',
-      'indeterminate',
-      'rollback',
-    ])
-      expect(oneResult.counts[k]).toBeGreaterThan(0);
+    for (const k of DAMAGE_KINDS) expect(oneResult.counts[k]).toBeGreaterThan(0);
 
     const jobs = await Promise.all(
       [0, 1, 2, 3].map((k) =>

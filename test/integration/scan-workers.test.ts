@@ -24,7 +24,7 @@ import { liveRangeWorkers, rangeStats } from '../../src/scan/range-merge.ts';
 import { type ScanResult, scanLog } from '../../src/scan/scan.ts';
 import { jsonlSource } from '../../src/scan/sources/jsonl.ts';
 import type { LogSource, SourceItem } from '../../src/scan/types.ts';
-import { checkpointsFor, damagedLines, historyFor, N } from '../helpers/damaged-log.ts';
+import { checkpointsFor, DAMAGE_KINDS, damagedLines, historyFor, N } from '../helpers/damaged-log.ts';
 
 let dir: string;
 
@@ -64,16 +64,7 @@ describe('scan in ranges (range-scan.ts, range-merge.ts)', () => {
       maxFindings: 100_000,
     });
     const kinds = new Set(single.findings.map((f) => f.kind));
-    for (const k of [
-      'broken-chain',
-      'partial',
-      'duplicate',
-      'missing',
-      'unexpected',
-      'indeterminate',
-      'rollback',
-    ])
-      expect(kinds).toContain(k);
+    for (const k of DAMAGE_KINDS) expect(kinds).toContain(k);
     expect(single.findings.some((f) => f.message.includes('fork'))).toBe(true);
     expect(single.findings.some((f) => f.preexisting)).toBe(true);
     for (const [rangeBytes, warmLines, rangeReadBytes] of [
