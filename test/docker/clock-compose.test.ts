@@ -12,7 +12,6 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunSink } from '../../src/report/events.ts';
-import { runScenario } from '../../src/run/run-scenario.ts';
 import type { Scenario } from '../../src/scenario/schema.ts';
 import { projectName } from '../../src/stack/compose/compose-cli.ts';
 import { ComposeStack, DEFAULT_COMPOSE_FILE } from '../../src/stack/compose/compose-stack.ts';
@@ -21,6 +20,7 @@ import { overrideFileName } from '../../src/stack/compose/override.ts';
 import { freePort } from '../../src/stack/local/free-port.ts';
 import { listRunStates } from '../../src/stack/state.ts';
 import { runCli, startCli } from '../helpers/cli.ts';
+import { runOnCompose } from '../helpers/compose-run.ts';
 import { shipped } from '../helpers/scenarios.ts';
 
 const probe = await new DockerEngine().probe(5000);
@@ -32,7 +32,7 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-const silent: RunSink = { handle() {}, close() {} };
+const _silent: RunSink = { handle() {}, close() {} };
 
 /** clock-step.yml on compose, shorter (10 s, the step at 3 s for 4 s), on free ports. */
 async function shortClockStep(flaws: Scenario['stack']['flaws']) {
@@ -57,30 +57,14 @@ async function runCompose(flaws: Scenario['stack']['flaws']) {
   const loaded = await shortClockStep(flaws);
   let clockDir: string | undefined;
   let filesDuringRun: string[] = [];
-  const outcome = await runScenario({
-    loaded,
+  const { outcome } = await runOnCompose(loaded, {
     reportsRoot: path.join(work, 'reports'),
-    signal: new AbortController().signal,
-    sink: silent,
-    ports: {
-      chooseRuntime: async () => ({ kind: 'compose', why: 'the test asks for compose' }),
-      createStack: (_choice, o) => {
-        const st = new ComposeStack({
-          runId: o.runId,
-          scenario: o.loaded.scenario,
-          composeFile: DEFAULT_COMPOSE_FILE,
-          log: o.log,
-          stateDir,
-        });
-        const down = st.down.bind(st);
-        st.down = async () => {
-          const file = st.clock?.files.get('auditlog');
-          clockDir = file ? path.dirname(file) : undefined;
-          filesDuringRun = clockDir ? readdirSync(clockDir) : [];
-          return down();
-        };
-        return st;
-      },
+    stateDir,
+    composeFile: DEFAULT_COMPOSE_FILE,
+    beforeDown: (st) => {
+      const file = st.clock?.files.get('auditlog');
+      clockDir = file ? path.dirname(file) : undefined;
+      filesDuringRun = clockDir ? readdirSync(clockDir) : [];
     },
   });
   return { outcome, clockDir, filesDuringRun };

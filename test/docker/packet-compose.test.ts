@@ -17,14 +17,14 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/model.ts';
-import { runScenario } from '../../src/run/run-scenario.ts';
 import { readScenarioFile } from '../../src/scenario/read.ts';
 import { projectName } from '../../src/stack/compose/compose-cli.ts';
-import { ComposeStack, DEFAULT_COMPOSE_FILE } from '../../src/stack/compose/compose-stack.ts';
+import { DEFAULT_COMPOSE_FILE } from '../../src/stack/compose/compose-stack.ts';
 import { DockerEngine } from '../../src/stack/compose/docker-engine.ts';
 import { freePort } from '../../src/stack/local/free-port.ts';
 import { linkNames } from '../../src/stack/netns/veth-link.ts';
 import { BIN, runCli } from '../helpers/cli.ts';
+import { runOnCompose } from '../helpers/compose-run.ts';
 import { expectLossAndCorruption } from '../helpers/packet-effects.ts';
 
 const probe = await new DockerEngine().probe(5000);
@@ -126,39 +126,21 @@ describe.skipIf(skip)('packet faults on the compose runtime', () => {
       11,
     );
     const loaded = await readScenarioFile(s.file);
-    let stack: ComposeStack | undefined;
     /** The postgres container's namespace, looked at after the heals and before the stack goes down. */
     let inContainer: string[] | undefined;
     let pid = 0;
     const started = Date.now();
-    const outcome = await runScenario({
-      loaded,
+    const { outcome, stack } = await runOnCompose(loaded, {
       reportsRoot: path.join(s.dir, 'reports'),
-      signal: new AbortController().signal,
-      sink: { handle: () => {}, close: () => {} },
-      ports: {
-        chooseRuntime: async () => ({ kind: 'compose', why: 'the test asks for compose' }),
-        createStack: (_choice, o) => {
-          const st = new ComposeStack({
-            runId: o.runId,
-            scenario: o.loaded.scenario,
-            composeFile: DEFAULT_COMPOSE_FILE,
-            log: o.log,
-            stateDir: s.env.AUDITCHAOS_STATE_DIR,
-          });
-          const down = st.down.bind(st);
-          st.down = async () => {
-            const engine = new DockerEngine();
-            const pg = (await engine.containers(st.selector)).find((c) => c.service === 'postgres');
-            if (pg) {
-              pid = (await engine.process(pg.id)).pid;
-              inContainer = containerLeftovers(pid);
-            }
-            return down();
-          };
-          stack = st;
-          return st;
-        },
+      stateDir: s.env.AUDITCHAOS_STATE_DIR,
+      composeFile: DEFAULT_COMPOSE_FILE,
+      beforeDown: async (st) => {
+        const engine = new DockerEngine();
+        const pg = (await engine.containers(st.selector)).find((c) => c.service === 'postgres');
+        if (pg) {
+          pid = (await engine.process(pg.id)).pid;
+          inContainer = containerLeftovers(pid);
+        }
       },
     });
     const report: Report = outcome.report;

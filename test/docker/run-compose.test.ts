@@ -7,12 +7,12 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { runScenario } from '../../src/run/run-scenario.ts';
 import { readScenarioFile } from '../../src/scenario/read.ts';
-import { ComposeStack, DEFAULT_COMPOSE_FILE } from '../../src/stack/compose/compose-stack.ts';
+import { DEFAULT_COMPOSE_FILE } from '../../src/stack/compose/compose-stack.ts';
 import { DockerEngine } from '../../src/stack/compose/docker-engine.ts';
 import { freePort } from '../../src/stack/local/free-port.ts';
 import { REPO_ROOT } from '../helpers/cli.ts';
+import { runOnCompose } from '../helpers/compose-run.ts';
 
 const probe = await new DockerEngine().probe(5000);
 const work = await mkdtemp(path.join(tmpdir(), 'auditchaos-run-compose-'));
@@ -31,25 +31,7 @@ async function composeRun(name: string, extraFault?: string) {
   const file = path.join(work, `${name}.yml`);
   await writeFile(file, text);
   const loaded = await readScenarioFile(file);
-  let stack: ComposeStack | undefined;
-  const outcome = await runScenario({
-    loaded,
-    reportsRoot: path.join(work, 'reports'),
-    signal: new AbortController().signal,
-    sink: { handle: () => {}, close: () => {} },
-    ports: {
-      chooseRuntime: async () => ({ kind: 'compose', why: 'the test asks for compose' }),
-      createStack: (_choice, o) => {
-        stack = new ComposeStack({
-          runId: o.runId,
-          scenario: o.loaded.scenario,
-          composeFile: path.resolve(o.loaded.dir, o.loaded.scenario.stack.compose),
-          log: o.log,
-        });
-        return stack;
-      },
-    },
-  });
+  const { outcome, stack } = await runOnCompose(loaded, { reportsRoot: path.join(work, 'reports') });
   return { outcome, stack };
 }
 
