@@ -9,11 +9,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectCompose } from '../../src/stack/compose/compose-cli.ts';
 import { DockerEngine } from '../../src/stack/compose/docker-engine.ts';
 import { REPO_ROOT, runCli } from '../helpers/cli.ts';
+import { buildLedgerImage } from '../helpers/ledger-image.ts';
 
 const required = process.env.AUDITCHAOS_REQUIRE_DOCKER === '1';
 const engine = new DockerEngine();
@@ -88,22 +88,7 @@ describe.skipIf(problem !== undefined)('a compose file with services ledger and 
 
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'auditchaos-compose-services-'));
-    const node = process.env.AUDITCHAOS_NODE_IMAGE || 'node:20.18.1-bookworm-slim';
-    await execa(
-      'docker',
-      [
-        'build',
-        '-q',
-        '--build-arg',
-        `NODE_IMAGE=${node}`,
-        '-f',
-        'compose/auditlog/Dockerfile',
-        '-t',
-        LEDGER_IMAGE,
-        '.',
-      ],
-      { cwd: REPO_ROOT, timeout: 300_000 },
-    );
+    await buildLedgerImage(LEDGER_IMAGE);
   }, 320_000);
 
   afterAll(async () => {

@@ -17,6 +17,7 @@ import { DockerEngine } from '../../src/stack/compose/docker-engine.ts';
 import { freePort } from '../../src/stack/local/free-port.ts';
 import { linkNames } from '../../src/stack/netns/veth-link.ts';
 import { REPO_ROOT, runCli } from '../helpers/cli.ts';
+import { buildLedgerImage } from '../helpers/ledger-image.ts';
 
 const probe = await new DockerEngine().probe(5000);
 const skip = !probe.ok && process.env.AUDITCHAOS_REQUIRE_DOCKER !== '1';
@@ -29,22 +30,7 @@ describe.skipIf(skip)("packet and clock faults on a team's compose file (ledger,
   let work: string;
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'auditchaos-team-faults-'));
-    const node = process.env.AUDITCHAOS_NODE_IMAGE || 'node:20.18.1-bookworm-slim';
-    await execa(
-      'docker',
-      [
-        'build',
-        '-q',
-        '--build-arg',
-        `NODE_IMAGE=${node}`,
-        '-f',
-        'compose/auditlog/Dockerfile',
-        '-t',
-        LEDGER_IMAGE,
-        '.',
-      ],
-      { cwd: REPO_ROOT, timeout: 300_000 },
-    );
+    await buildLedgerImage(LEDGER_IMAGE);
   }, 320_000);
   afterAll(async () => {
     if (!work) return;
