@@ -141,6 +141,15 @@ beforeAll(async () => {
   });
 }, 120_000);
 
+/** SIGKILL, where a process that already ended (a backend after its postmaster) is fine. */
+function killGone(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+  }
+}
+
 afterAll(async () => {
   await service?.close();
   await toxiproxy?.close();
@@ -148,7 +157,7 @@ afterAll(async () => {
   const pid = postmasterPid();
   if (pid !== undefined && pid !== pgServer?.pid) {
     for (const p of [pid, ...readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)])
-      if (p !== '') process.kill(Number(p), 'SIGKILL');
+      if (p !== '') killGone(Number(p));
   }
   await pgServer?.dispose();
   if (dir) await rm(dir, { recursive: true, force: true });
