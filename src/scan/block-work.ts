@@ -3,6 +3,8 @@
  * workers are behind: per item, the reference hash the chain check would compute, and for canonical
  * JSONL lines where each field's value text is. The per-line code is the single-thread path's.
  */
+
+import { type BlockReply, REC_STRIDE } from './block-format.ts';
 import {
   canonicalBodyOf,
   F_PREV_HASH,
@@ -10,7 +12,6 @@ import {
   newReferenceLine,
   parseReferenceLine,
 } from './fast-line.ts';
-import { type BlockReply, REC_STRIDE } from './parallel.ts';
 import { makeHasher, referenceRecipe } from './recipe.ts';
 import { REFERENCE_MAPPING, recordReader, slowLineItem } from './sources/record.ts';
 import { isUnreadable, type SourceItem } from './types.ts';

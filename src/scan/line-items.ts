@@ -8,6 +8,8 @@
  * hash is left to the chain check.
  */
 
+import * as buffer from 'node:buffer';
+import * as crypto from 'node:crypto';
 import { jcsFast } from './fast-jcs.ts';
 import {
   canonicalBodyOf,
@@ -21,10 +23,14 @@ import {
   fieldString,
   newReferenceLine,
   parseReferenceLine,
+  type ReferenceLine,
+  setByteMode,
 } from './fast-line.ts';
 import { makeHasher } from './recipe.ts';
 import { jsonTextIssue, StoredJson } from './strict-json.ts';
 import type { HashedBatch, LogEntry, SourceItem } from './types.ts';
+
+const isAscii = (buffer as { isAscii?: (b: Uint8Array) => boolean }).isAscii;
 
 export interface LineItemOptions {
   /** The canonical-line fast path (reference mapping, hashes present). */
@@ -67,93 +73,198 @@ class CanonicalEntry implements LogEntry {
   }
 }
 
+/** Byte -> its hex digit value, -1 for a byte that is not a hex digit. */
+const HEX_VALUE = (() => {
+  const t = new Int16Array(256).fill(-1);
+  for (let i = 0; i < 10; i++) t[0x30 + i] = i;
+  for (let i = 0; i < 6; i++) {
+    t[0x61 + i] = 10 + i;
+    t[0x41 + i] = 10 + i;
+  }
+  return t;
+})();
+
+// crypto.hash() (Node >= 20.12): a one-shot digest over a view, no Hash object.
+const oneShot = (crypto as { hash?: (alg: string, data: Uint8Array, enc: 'hex') => string }).hash;
+
 /**
- * Returns add(out, text, start, stop, lineNo): the lines of text[start, stop) (at least one: stop
- * ends the last line) into `out`, numbered from lineNo (blank lines count, and are skipped); it
- * returns the next line number. `out.hashes`, when present, gets each item's reference hash
- * (undefined off the fast path).
+ * The reference hash of a canonical line whose prefix is its body, computed over the line's own
+ * bytes: the 32 bytes of prev_hash are written over the 32 bytes before the line (a line already
+ * read) and `}` over the comma that ends the body, then one digest of that span. Undefined when it
+ * cannot be done so (the line starts too near its buffer's start, prev_hash is not 64 hex
+ * characters): the caller hashes through its scratch buffer.
+ */
+function hashInPlace(bytes: Uint8Array, ls: number, ref: ReferenceLine): string | undefined {
+  if (oneShot === undefined || ls < 32) return undefined;
+  const at = ref.at;
+  const ps = at[F_PREV_HASH * 2]! + 1;
+  if (at[F_PREV_HASH * 2 + 1]! - ps !== 65) return undefined;
+  // The 32 bytes before ls belong to lines already read: writing them before knowing that every
+  // digit is hex is harmless (a non-hex digit returns undefined, and the caller hashes otherwise).
+  let o = ls - 32;
+  for (let k = ps, end = ps + 64; k < end; k += 2) {
+    const v = (HEX_VALUE[bytes[k]!]! << 4) | HEX_VALUE[bytes[k + 1]!]!;
+    if (v < 0) return undefined;
+    bytes[o++] = v;
+  }
+  const bodyEnd = at[F_TS * 2 + 1]!;
+  bytes[bodyEnd] = 0x7d;
+  return oneShot(
+    'sha256',
+    new Uint8Array(bytes.buffer, bytes.byteOffset + ls - 32, bodyEnd + 1 - ls + 32),
+    'hex',
+  );
+}
+
+/**
+ * Returns add(out, text, start, stop, lineNo, bytes?): the lines of text[start, stop) (at least
+ * one: stop ends the last line) into `out`, numbered from lineNo (blank lines count, and are
+ * skipped); it returns the next line number. `out.hashes`, when present, gets each item's reference
+ * hash (undefined off the fast path).
+ *
+ * `bytes`: text is these bytes (valid UTF-8) decoded as latin1, one character a byte (byte mode,
+ * fast-line.ts): ASCII lines are read from that text and hashed over their bytes, which add() may
+ * overwrite (bytes of lines it has read, and the comma ending a body); a line with other bytes is
+ * decoded as UTF-8 and read as text.
  */
 export function lineItemReader(opts: LineItemOptions) {
   const { fast, slowItem, storedKey } = opts;
   const lazy = opts.lazyPayload === true && storedKey === undefined;
   const ref = newReferenceLine();
   const hasher = makeHasher('sha256');
-  return (out: HashedBatch, text: string, start: number, stop: number, lineNo: number): number => {
+
+  /** One non-blank line text[ls, e) into out; `bytes`: byte mode (see lineItemReader). */
+  const line = (
+    out: HashedBatch,
+    text: string,
+    ls: number,
+    e: number,
+    lineAt: number,
+    bytes: Uint8Array | undefined,
+  ): void => {
     const { items, hashes } = out;
-    let p = start;
-    for (let more = true; more; ) {
-      let nl = text.indexOf('\n', p);
-      if (nl === -1 || nl >= stop) {
-        nl = stop;
-        more = false;
+    if (fast && parseReferenceLine(text, ls, e, ref, true)) {
+      const at = ref.at;
+      const ps = at[F_PAYLOAD * 2]!;
+      const pe = at[F_PAYLOAD * 2 + 1]!;
+      // Byte mode: a loose payload is only skipped over, not read: it must be ASCII to be its text.
+      if (bytes && ref.payloadLoose && !isAsciiSpan(bytes, ps, pe)) {
+        utf8Line(out, bytes, ls, e, lineAt);
+        return;
       }
-      const e = nl > p && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      const lineAt = lineNo++;
-      const ls = p;
-      p = nl + 1;
-      if (e === ls || (text.charCodeAt(ls) <= 32 && text.slice(ls, e).trim() === '')) continue;
-      if (fast && parseReferenceLine(text, ls, e, ref, true)) {
-        const at = ref.at;
-        const ps = at[F_PAYLOAD * 2]!;
-        const pe = at[F_PAYLOAD * 2 + 1]!;
-        const payloadText = text.slice(ps, pe);
-        // A payload not in canonical form (keys in another order, jsonb's spaces): parsed and
-        // serialized canonically here; the rest of the line is still read without JSON.parse.
-        let parsed: unknown;
-        let canonical: string | undefined;
-        if (ref.payloadLoose) {
-          if (jsonTextIssue(text, ps, pe) === undefined)
-            try {
-              parsed = JSON.parse(payloadText);
-              canonical = jcsFast(parsed);
-            } catch {
-              canonical = undefined;
-            }
-          if (canonical === undefined) {
-            items.push(slowItem(text.slice(ls, e), lineAt));
-            hashes?.push(undefined);
-            continue;
+      const payloadText = text.slice(ps, pe);
+      // A payload not in canonical form (keys in another order, jsonb's spaces): parsed and
+      // serialized canonically here; the rest of the line is still read without JSON.parse.
+      let parsed: unknown;
+      let canonical: string | undefined;
+      if (ref.payloadLoose) {
+        if (jsonTextIssue(text, ps, pe) === undefined)
+          try {
+            parsed = JSON.parse(payloadText);
+            canonical = jcsFast(parsed);
+          } catch {
+            canonical = undefined;
           }
+        if (canonical === undefined) {
+          items.push(slowItem(text.slice(ls, e), lineAt));
+          hashes?.push(undefined);
+          return;
         }
-        const body = canonicalBodyOf(text, ls, ref, canonical);
-        if (lazy) {
-          const e = new CanonicalEntry(
+      }
+      const prevHash = fieldString(text, ref, F_PREV_HASH);
+      let hash: string | undefined;
+      if (hashes) {
+        hash = bytes && ref.prefixIsBody ? hashInPlace(bytes, ls, ref) : undefined;
+        hash ??= hasher(prevHash, canonicalBodyOf(text, ls, ref, canonical));
+      }
+      if (lazy) {
+        items.push(
+          new CanonicalEntry(
             ref.seq,
             fieldString(text, ref, F_EVENT_ID),
             fieldString(text, ref, F_TS),
             fieldString(text, ref, F_ACTOR),
             fieldString(text, ref, F_ACTION),
             canonical ?? payloadText,
-            fieldString(text, ref, F_PREV_HASH),
+            prevHash,
             fieldString(text, ref, F_HASH),
             lineAt,
-          );
-          items.push(e);
-          hashes?.push(hasher(e.prevHash, body));
-          continue;
-        }
-        const entry: LogEntry = {
-          seq: ref.seq,
-          eventId: fieldString(text, ref, F_EVENT_ID),
-          ts: fieldString(text, ref, F_TS),
-          actor: fieldString(text, ref, F_ACTOR),
-          action: fieldString(text, ref, F_ACTION),
-          payload: canonical === undefined ? JSON.parse(payloadText) : parsed,
-          prevHash: fieldString(text, ref, F_PREV_HASH),
-          hash: fieldString(text, ref, F_HASH),
-          line: lineAt,
-        };
-        if (storedKey !== undefined) {
-          const pl = entry.payload;
-          entry.stored = new StoredJson(typeof pl === 'string' ? pl : payloadText, pl, text.slice(ls, e));
-        }
-        items.push(entry);
-        hashes?.push(hasher(entry.prevHash, body));
-        continue;
+          ),
+        );
+        hashes?.push(hash);
+        return;
       }
-      items.push(slowItem(text.slice(ls, e), lineAt));
-      hashes?.push(undefined);
+      const entry: LogEntry = {
+        seq: ref.seq,
+        eventId: fieldString(text, ref, F_EVENT_ID),
+        ts: fieldString(text, ref, F_TS),
+        actor: fieldString(text, ref, F_ACTOR),
+        action: fieldString(text, ref, F_ACTION),
+        payload: canonical === undefined ? JSON.parse(payloadText) : parsed,
+        prevHash,
+        hash: fieldString(text, ref, F_HASH),
+        line: lineAt,
+      };
+      if (storedKey !== undefined) {
+        const pl = entry.payload;
+        entry.stored = new StoredJson(typeof pl === 'string' ? pl : payloadText, pl, text.slice(ls, e));
+      }
+      items.push(entry);
+      hashes?.push(hash);
+      return;
+    }
+    if (bytes && !isAsciiSpan(bytes, ls, e)) {
+      utf8Line(out, bytes, ls, e, lineAt);
+      return;
+    }
+    items.push(slowItem(text.slice(ls, e), lineAt));
+    hashes?.push(undefined);
+  };
+
+  /** A line of byte mode that holds non-ASCII bytes: decoded as UTF-8 and read in text mode. */
+  const utf8Line = (out: HashedBatch, bytes: Uint8Array, ls: number, e: number, lineAt: number): void => {
+    const t = Buffer.from(bytes.buffer, bytes.byteOffset + ls, e - ls).toString('utf8');
+    setByteMode(false);
+    try {
+      line(out, t, 0, t.length, lineAt, undefined);
+    } finally {
+      setByteMode(true);
+    }
+  };
+
+  return (
+    out: HashedBatch,
+    text: string,
+    start: number,
+    stop: number,
+    lineNo: number,
+    bytes?: Uint8Array,
+  ): number => {
+    if (bytes) setByteMode(true);
+    try {
+      let p = start;
+      for (let more = true; more; ) {
+        let nl = text.indexOf('\n', p);
+        if (nl === -1 || nl >= stop) {
+          nl = stop;
+          more = false;
+        }
+        const e = nl > p && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+        const lineAt = lineNo++;
+        const ls = p;
+        p = nl + 1;
+        if (e === ls || (text.charCodeAt(ls) <= 32 && text.slice(ls, e).trim() === '')) continue;
+        line(out, text, ls, e, lineAt, bytes);
+      }
+    } finally {
+      if (bytes) setByteMode(false);
     }
     return lineNo;
   };
+}
+
+function isAsciiSpan(bytes: Uint8Array, from: number, to: number): boolean {
+  return isAscii === undefined
+    ? Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from).every((b) => b < 128)
+    : isAscii(new Uint8Array(bytes.buffer, bytes.byteOffset + from, to - from));
 }

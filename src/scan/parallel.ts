@@ -7,57 +7,19 @@
  * Workers are started only for inputs large enough to pay for their start, and are terminated when
  * the stream ends, fails or is abandoned (the consumer's `return()`, an abort).
  */
-import * as buffer from 'node:buffer';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { BlockReply, BlockRequest } from './block-format.ts';
+import { scanWorkerCode } from './worker-code.ts';
 
-/** Per JSONL item: [line index in block, kind (1 canonical, 2 other), start, end, escapes, at[16]]. */
-export const REC_STRIDE = 21;
-
-export interface BlockRequest {
-  /** Whole JSONL lines. */
-  buf: Uint8Array;
-}
-
-export interface BlockReply {
-  /** Lines in the block (blank ones included). */
-  lines: number;
-  /** Items (non-blank lines). */
-  count: number;
-  /** REC_STRIDE ints an item. */
-  rec: Int32Array;
-  /** The seq of canonical lines. */
-  seqs: Float64Array;
-  /** JSON array text: per item, its reference hash or null. */
-  hashes: string;
-}
-
-const isAscii = (buffer as { isAscii?: (b: Uint8Array) => boolean }).isAscii;
-
-/** A block of whole lines to text; the same string on both threads. */
-export function decodeBlock(buf: Buffer): string {
-  return isAscii?.(buf) ? buf.toString('latin1') : buf.toString('utf8');
-}
+export { type BlockReply, type BlockRequest, decodeBlock, REC_STRIDE } from './block-format.ts';
 
 export function defaultWorkerCount(): number {
   return Math.max(1, availableParallelism() - 1);
 }
 
-/** Below this many bytes a scan stays on one thread (a worker under tsx takes ~0.2 s to start). */
+/** Below this many bytes a scan stays on one thread (a worker takes ~0.05 s to start, ~0.3 s without its bundle: worker-code.ts). */
 export const PARALLEL_MIN_BYTES = 8 * 2 ** 20;
-
-const WORKER_URL = new URL('./scan-worker.ts', import.meta.url).href;
-// Node 20.20 applies neither the main thread's tsx hooks nor `--import tsx` in execArgv to a worker
-// (tried: "Unknown file extension .ts"): the worker registers tsx itself, then loads its .ts entry,
-// through tsx's ESM build (the CommonJS one fails to load its own parts in a worker under vitest).
-const TSX_API = pathToFileURL(
-  createRequire(import.meta.url)
-    .resolve('tsx/esm/api')
-    .replace(/\.cjs$/, '.mjs'),
-).href;
-const BOOT = `import(${JSON.stringify(TSX_API)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL)}); });`;
 
 interface Pending {
   resolve: (r: never) => void;
@@ -74,8 +36,8 @@ export class ScanWorkerPool {
   private readonly allReady: Promise<void>;
   private onAllReady: () => void = () => undefined;
 
-  /** `boot`: the workers' code (tests give a failing one); default: tsx, then scan-worker.ts. */
-  constructor(size = defaultWorkerCount(), boot = BOOT) {
+  /** `boot`: the workers' code (tests give a failing one); default: scan-worker.ts bundled (worker-code.ts). */
+  constructor(size = defaultWorkerCount(), boot = scanWorkerCode()) {
     this.allReady = new Promise((resolve) => {
       this.onAllReady = resolve;
     });

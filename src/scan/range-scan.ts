@@ -16,7 +16,9 @@
  * Findings and those events are in the order the one-thread scan emits them (per entry: chain,
  * partial, ledger, checkpoint), with line numbers local to the range (line 1 is its first line).
  */
+import * as buffer from 'node:buffer';
 import { closeSync, openSync, readSync } from 'node:fs';
+import { decodeBlock } from './block-format.ts';
 import type { ChainState } from './checks/chain.ts';
 import { createChainCheck } from './checks/chain.ts';
 import type { Emit } from './checks/check.ts';
@@ -24,7 +26,6 @@ import { fingerprint } from './checks/duplicate.ts';
 import { buildLedger, createLedgerCheck, type Ledger } from './checks/ledger.ts';
 import { createPartialCheck, REQUIRED_FIELDS } from './checks/partial.ts';
 import { lineItemReader } from './line-items.ts';
-import { decodeBlock } from './parallel.ts';
 import { referenceRecipe } from './recipe.ts';
 import { REFERENCE_MAPPING, recordReader, slowLineItem } from './sources/record.ts';
 import {
@@ -100,6 +101,7 @@ export interface RangeSummary {
 }
 
 const READ_BYTES = 1 << 20;
+const isUtf8 = (buffer as { isUtf8?: (b: Uint8Array) => boolean }).isUtf8;
 const recipe = referenceRecipe();
 const read = recordReader(REFERENCE_MAPPING, { hashless: false });
 const slowItem = (text: string, lineNo: number): SourceItem => slowLineItem(read, text, lineNo);
@@ -240,16 +242,19 @@ export function scanRange(job: RangeJob, ctx: RangeContext): RangeSummary {
 
   const add = lineItemReader({ fast: true, slowItem, lazyPayload: true });
   const batch: HashedBatch = { items: [], hashes: [] };
-  const feed = (text: string, lineNo: number): number => {
+  /** Whole lines of bytes, numbered from lineNo; may overwrite `buf` (lineItemReader's byte mode). */
+  const feed = (buf: Buffer, lineNo: number): number => {
     batch.items.length = 0;
     batch.hashes!.length = 0;
-    const next = add(batch, text, 0, text.length, lineNo);
+    // Valid UTF-8 is read in byte mode (no decoding of the whole block: only its non-ASCII lines);
+    // other bytes as the one-thread path decodes them (U+FFFD for each bad sequence).
+    const bytes = isUtf8 === undefined || !isUtf8(buf) ? undefined : buf;
+    const text = bytes ? buf.toString('latin1') : decodeBlock(buf);
+    const next = add(batch, text, 0, text.length, lineNo, bytes);
     const { items, hashes } = batch;
     for (let k = 0; k < items.length; k++) observe(items[k]!, hashes![k]);
     return next;
   };
-  /** Whole lines of bytes to text, as the one-thread path decodes them (cut at newlines, which no UTF-8 sequence holds). */
-  const text = decodeBlock;
 
   const fd = openSync(job.file, 'r');
   let lineNo = 1;
@@ -265,7 +270,7 @@ export function scanRange(job: RangeJob, ctx: RangeContext): RangeSummary {
       for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) lines++;
       warm = true;
       // text up to and without the last newline: the lines before `start`, numbered ..., -1, 0
-      if (buf.length > 1) feed(text(buf.subarray(0, buf.length - 1)), 1 - lines);
+      if (buf.length > 1) feed(buf.subarray(0, buf.length - 1), 1 - lines);
       warm = false;
     }
     startState = chain.exportState();
@@ -289,11 +294,11 @@ export function scanRange(job: RangeJob, ctx: RangeContext): RangeSummary {
         held = len; // no line ends in this read
         continue;
       }
-      lineNo = feed(text(work.subarray(0, cut)), lineNo);
+      lineNo = feed(work.subarray(0, cut), lineNo);
       held = len - cut - 1;
       work.copyWithin(0, cut + 1, len);
     }
-    if (held) lineNo = feed(text(work.subarray(0, held)), lineNo);
+    if (held) lineNo = feed(work.subarray(0, held), lineNo);
   } finally {
     closeSync(fd);
   }

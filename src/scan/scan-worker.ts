@@ -3,8 +3,8 @@
  * it is sent and replies in order; the typed arrays of a reply are transferred.
  */
 import { parentPort } from 'node:worker_threads';
+import { type BlockRequest, decodeBlock } from './block-format.ts';
 import { jsonlBlock } from './block-work.ts';
-import { type BlockRequest, decodeBlock } from './parallel.ts';
 import { type RangeContext, type RangeJob, scanRange } from './range-scan.ts';
 
 /** Messages of range-merge.ts (the BlockRequests of parallel.ts have no type). */

@@ -1,12 +1,15 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newReferenceLine, parseReferenceLine } from '../../../src/scan/fast-line.ts';
 import { referenceLines, toJsonLine, writeJsonl } from '../../../src/scan/generate.ts';
+import { lineItemReader } from '../../../src/scan/line-items.ts';
+import { scanRange } from '../../../src/scan/range-scan.ts';
 import { jcs, referenceHash } from '../../../src/scan/reference-chain.ts';
 import { scanLog } from '../../../src/scan/scan.ts';
 import { jsonlSource } from '../../../src/scan/sources/jsonl.ts';
+import { REFERENCE_MAPPING, recordReader, slowLineItem } from '../../../src/scan/sources/record.ts';
 import type { HashedBatch, LogEntry, SourceItem } from '../../../src/scan/types.ts';
 
 let dir: string;
@@ -160,5 +163,66 @@ describe('the canonical-line fast path', () => {
     expect(view(fast)).toEqual(view(slow));
     expect(fast.findings.length).toBeGreaterThanOrEqual(6);
     expect(fast.verdict.status).toBe('fail');
+  });
+
+  it('byte mode (range workers) reads the same items and hashes as text mode', () => {
+    const read = recordReader(REFERENCE_MAPPING, { hashless: false });
+    const slowItem = (t: string, n: number) => slowLineItem(read, t, n);
+    // non-ASCII in every field, in a loose payload, and lines long enough to be hashed in place
+    const extra = [
+      canonical[5]!.replace('"action":"', '"action":"Zürich '),
+      canonical[5]!.replace(/"payload":\{[^}]*\}/, '"payload":{"n": 5, "note": "東京 😀"}'),
+      canonical[5]!.replace(/"prev_hash":"[0-9a-f]{64}"/, `"prev_hash":"${'A'.repeat(64)}"`),
+      canonical[5]!.replace(/"prev_hash":"[0-9a-f]{64}"/, `"prev_hash":"${'0'.repeat(63)}g"`),
+    ];
+    // (a raw lone surrogate of `awkward` becomes U+FFFD in UTF-8: compare with the text of the bytes)
+    const bytes = Buffer.from([...awkward, ...extra, ...canonical].join('\n'), 'utf8');
+    const text = bytes.toString('utf8');
+    for (const lazyPayload of [false, true]) {
+      const opts = { fast: true, slowItem, lazyPayload };
+      const inText: HashedBatch = { items: [], hashes: [] };
+      const next = lineItemReader(opts)(inText, text, 0, text.length, 1);
+      const inBytes: HashedBatch = { items: [], hashes: [] };
+      const copy = Buffer.from(bytes);
+      const nextB = lineItemReader(opts)(inBytes, copy.toString('latin1'), 0, copy.length, 1, copy);
+      expect(nextB).toBe(next);
+      expect(strip(inBytes.items)).toEqual(strip(inText.items));
+      expect(inBytes.hashes).toEqual(inText.hashes);
+      // ... and the hashes known are the reference hashes
+      const known = inBytes.hashes!.filter((h) => h !== undefined).length;
+      expect(known).toBeGreaterThan(2 * canonical.length);
+    }
+  });
+
+  it('a range scan gives the one-thread findings on awkward lines, invalid UTF-8 included', async () => {
+    const lines = [...referenceLines({ count: 40, payloadBytes: 16 })].map((b) => b.line);
+    lines[3] = lines[3]!.replace('"ok":', '"é":"Zoë 東京","ok":'); // non-ASCII, rehash broken
+    lines[8] = lines[8]!.replace(/"payload":\{[^}]*\}/, '"payload":{"n": 9, "b": "ü", "a": 1}');
+    lines.splice(12, 0, ...awkward.slice(canonical.length));
+    const file = path.join(dir, 'bytes.jsonl');
+    const parts = lines.map((l) => Buffer.from(`${l}\n`, 'utf8'));
+    // an invalid UTF-8 byte inside a string: the block is read as text, U+FFFD and all
+    parts.splice(
+      30,
+      0,
+      Buffer.concat([
+        Buffer.from(canonical[2]!.slice(0, 30)),
+        Buffer.from([0xff]),
+        Buffer.from(`${canonical[2]!.slice(30)}\n`),
+      ]),
+    );
+    for (const invalid of [false, true]) {
+      await writeFile(file, Buffer.concat(invalid ? parts : parts.filter((_, i) => i !== 30)));
+      const one = await scanLog({ source: await jsonlSource(file, { fastPath: false, workers: 0 }) });
+      const size = Buffer.concat(invalid ? parts : parts.filter((_, i) => i !== 30)).length;
+      const r = scanRange({ file, start: 0, end: size }, {});
+      const findings = r.events.flatMap((e) => ('f' in e ? [e.f] : []));
+      // the one-thread scan's findings, but for the end-of-scan ones (duplicates, the held entry)
+      const inRange = one.findings.filter((f) => f.check !== 'duplicate');
+      expect(findings.slice(0, inRange.length - 1)).toEqual(inRange.slice(0, inRange.length - 1));
+      expect(r.entries).toBe(one.entries);
+      expect(r.unreadable).toBe(one.unreadable);
+      expect(findings.length).toBeGreaterThan(10);
+    }
   });
 });
