@@ -22,13 +22,13 @@ export const F_PAYLOAD = 5;
 export const F_PREV_HASH = 6;
 export const F_HASH = 7;
 
-const MAX_DEPTH = 64;
+export const MAX_DEPTH = 64;
 
 /** Order of the first six keys when a line starts with its canonical body. */
-const CANONICAL_PREFIX = [F_ACTION, F_ACTOR, F_EVENT_ID, F_PAYLOAD, F_SEQ, F_TS];
+export const CANONICAL_PREFIX = [F_ACTION, F_ACTOR, F_EVENT_ID, F_PAYLOAD, F_SEQ, F_TS];
 
 // Scanner state lives in one object: module-level `let`s would cost a hole check on every access.
-const st = { escaped: false, plain: /./y };
+const st = { escaped: false };
 
 /**
  * The characters a canonical string holds as they are: all but the quote, the backslash, controls
@@ -36,31 +36,13 @@ const st = { escaped: false, plain: /./y };
  * twice as fast as a charCodeAt loop (measured: 1.0 vs 2.5 ns a character).
  */
 const PLAIN = /[^"\\\x00-\x1f\ud800-\udfff]*/y;
-/**
- * The same over a byte view of UTF-8 text (each byte one character, latin1-decoded): only ASCII
- * passes, so a line holding any non-ASCII byte is not taken here (its caller decodes it as UTF-8 and
- * asks again in text mode).
- */
-const PLAIN_ASCII = /[^"\\\x00-\x1f\x80-\uffff]*/y;
-st.plain = PLAIN;
-
-/**
- * Text mode (default): the string is text. Byte mode: the string is UTF-8 bytes decoded as latin1
- * (one character a byte, as fast to make as a copy), and only lines of ASCII are accepted, so the
- * fields found are the text's own and the line's bytes are what is hashed.
- */
-export function setByteMode(on: boolean): void {
-  st.plain = on ? PLAIN_ASCII : PLAIN;
-}
-
 /** Closing position of the canonical string starting at p (a quote), or -1. Sets `escaped`. */
 function scanString(s: string, p: number, end: number): number {
   p++;
-  const plain = st.plain;
   for (;;) {
-    plain.lastIndex = p;
-    plain.test(s);
-    p = plain.lastIndex;
+    PLAIN.lastIndex = p;
+    PLAIN.test(s);
+    p = PLAIN.lastIndex;
     if (p >= end) return -1;
     const c = s.charCodeAt(p);
     if (c === 0x22) return p + 1;
@@ -206,7 +188,7 @@ function skipString(s: string, p: number, end: number): number {
  * brackets outside strings, or -1. It only finds where the value ends: JSON.parse of the span is
  * what validates it.
  */
-function skipValue(s: string, p: number, end: number): number {
+export function skipValue(s: string, p: number, end: number): number {
   let depth = 0;
   while (p < end) {
     const c = s.charCodeAt(p);
@@ -234,7 +216,7 @@ function skipValue(s: string, p: number, end: number): number {
   return -1;
 }
 
-function topKey(s: string, ks: number, ke: number): number {
+export function topKey(s: string, ks: number, ke: number): number {
   switch (ke - ks) {
     case 2:
       return s.startsWith('ts', ks) ? F_TS : -1;

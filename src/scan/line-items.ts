@@ -10,6 +10,7 @@
 
 import * as buffer from 'node:buffer';
 import * as crypto from 'node:crypto';
+import { parseReferenceBytes } from './fast-bytes.ts';
 import { jcsFast } from './fast-jcs.ts';
 import {
   canonicalBodyOf,
@@ -24,7 +25,6 @@ import {
   newReferenceLine,
   parseReferenceLine,
   type ReferenceLine,
-  setByteMode,
 } from './fast-line.ts';
 import { makeHasher } from './recipe.ts';
 import { jsonTextIssue, StoredJson } from './strict-json.ts';
@@ -123,7 +123,7 @@ function hashInPlace(bytes: Uint8Array, ls: number, ref: ReferenceLine): string 
  * hash (undefined off the fast path).
  *
  * `bytes`: text is these bytes (valid UTF-8) decoded as latin1, one character a byte (byte mode,
- * fast-line.ts): ASCII lines are read from that text and hashed over their bytes, which add() may
+ * fast-bytes.ts): ASCII lines are read from the bytes and hashed over them, which add() may
  * overwrite (bytes of lines it has read, and the comma ending a body); a line with other bytes is
  * decoded as UTF-8 and read as text.
  */
@@ -143,7 +143,12 @@ export function lineItemReader(opts: LineItemOptions) {
     bytes: Uint8Array | undefined,
   ): void => {
     const { items, hashes } = out;
-    if (fast && parseReferenceLine(text, ls, e, ref, true)) {
+    if (
+      fast &&
+      (bytes
+        ? parseReferenceBytes(bytes, text, ls, e, ref, true)
+        : parseReferenceLine(text, ls, e, ref, true))
+    ) {
       const at = ref.at;
       const ps = at[F_PAYLOAD * 2]!;
       const pe = at[F_PAYLOAD * 2 + 1]!;
@@ -224,12 +229,7 @@ export function lineItemReader(opts: LineItemOptions) {
   /** A line of byte mode that holds non-ASCII bytes: decoded as UTF-8 and read in text mode. */
   const utf8Line = (out: HashedBatch, bytes: Uint8Array, ls: number, e: number, lineAt: number): void => {
     const t = Buffer.from(bytes.buffer, bytes.byteOffset + ls, e - ls).toString('utf8');
-    setByteMode(false);
-    try {
-      line(out, t, 0, t.length, lineAt, undefined);
-    } finally {
-      setByteMode(true);
-    }
+    line(out, t, 0, t.length, lineAt, undefined);
   };
 
   return (
@@ -240,8 +240,7 @@ export function lineItemReader(opts: LineItemOptions) {
     lineNo: number,
     bytes?: Uint8Array,
   ): number => {
-    if (bytes) setByteMode(true);
-    try {
+    {
       let p = start;
       for (let more = true; more; ) {
         let nl = text.indexOf('\n', p);
@@ -256,8 +255,6 @@ export function lineItemReader(opts: LineItemOptions) {
         if (e === ls || (text.charCodeAt(ls) <= 32 && text.slice(ls, e).trim() === '')) continue;
         line(out, text, ls, e, lineAt, bytes);
       }
-    } finally {
-      if (bytes) setByteMode(false);
     }
     return lineNo;
   };
