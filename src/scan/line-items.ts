@@ -26,6 +26,7 @@ import {
   parseReferenceLine,
   type ReferenceLine,
 } from './fast-line.ts';
+import { jsonbTextToJcs } from './jsonb-jcs.ts';
 import { makeHasher } from './recipe.ts';
 import { jsonTextIssue, StoredJson } from './strict-json.ts';
 import type { HashedBatch, LogEntry, SourceItem } from './types.ts';
@@ -117,6 +118,26 @@ function hashInPlace(bytes: Uint8Array, ls: number, ref: ReferenceLine): string 
 }
 
 /**
+ * The item is a canonical line's entry (lazyPayload) with every required field non-empty: the
+ * partial check would find nothing in it but a payload digest (CanonicalEntry has no textIssue: a
+ * line that is not I-JSON never takes the fast path).
+ */
+export function filledCanonical(item: SourceItem): boolean {
+  if (!(item instanceof CanonicalEntry)) return false;
+  const p = item.canonicalPayload;
+  return (
+    item.eventId !== '' &&
+    item.ts !== '' &&
+    item.actor !== '' &&
+    item.action !== '' &&
+    item.prevHash !== '' &&
+    item.hash !== '' &&
+    p !== 'null' &&
+    p !== '""'
+  );
+}
+
+/**
  * Returns add(out, text, start, stop, lineNo, bytes?): the lines of text[start, stop) (at least
  * one: stop ends the last line) into `out`, numbered from lineNo (blank lines count, and are
  * skipped); it returns the next line number. `out.hashes`, when present, gets each item's reference
@@ -163,7 +184,11 @@ export function lineItemReader(opts: LineItemOptions) {
       let parsed: unknown;
       let canonical: string | undefined;
       if (ref.payloadLoose) {
-        if (jsonTextIssue(text, ps, pe) === undefined)
+        // Entries that keep the payload as text (lazyPayload) take it canonical without JSON.parse
+        // where jsonb-jcs.ts is sure of it (it declines duplicate members and lone surrogates, so
+        // what is not I-JSON still goes the strict way below).
+        if (lazy) canonical = jsonbTextToJcs(payloadText);
+        if (canonical === undefined && jsonTextIssue(text, ps, pe) === undefined)
           try {
             parsed = JSON.parse(payloadText);
             canonical = jcsFast(parsed);

@@ -22,10 +22,10 @@ import { decodeBlock } from './block-format.ts';
 import type { ChainState } from './checks/chain.ts';
 import { createChainCheck } from './checks/chain.ts';
 import type { Emit } from './checks/check.ts';
-import { fingerprint } from './checks/duplicate.ts';
+import { fingerprintTo } from './checks/duplicate.ts';
 import { buildLedger, createLedgerCheck, type Ledger } from './checks/ledger.ts';
 import { createPartialCheck, REQUIRED_FIELDS } from './checks/partial.ts';
-import { lineItemReader } from './line-items.ts';
+import { filledCanonical, lineItemReader } from './line-items.ts';
 import { referenceRecipe } from './recipe.ts';
 import { REFERENCE_MAPPING, recordReader, slowLineItem } from './sources/record.ts';
 import {
@@ -174,6 +174,7 @@ export function scanRange(job: RangeJob, ctx: RangeContext): RangeSummary {
   };
   const chain = createChainCheck(emit, { recipe });
   const ledger = ledgerOf(ctx.ledgerOps);
+  const digests = ledger !== undefined && ledger.digests.size > 0;
   const partial = createPartialCheck(emit, {
     required: REQUIRED_FIELDS,
     ...(ledger ? { payloadDigests: ledger.digests } : {}),
@@ -205,7 +206,9 @@ export function scanRange(job: RangeJob, ctx: RangeContext): RangeSummary {
       if (maxSeq === undefined || seq > maxSeq) maxSeq = seq;
     }
     chain.observeHashed(item, hash);
-    partial.observe(item);
+    // A canonical entry with every field non-empty is clean for the partial check, unless a payload
+    // digest is to be compared.
+    if (digests || !filledCanonical(item)) partial.observe(item);
     const id = item.eventId;
     if (id !== undefined && id !== '') {
       if (nf + 2 > fps.length) {
@@ -213,9 +216,8 @@ export function scanRange(job: RangeJob, ctx: RangeContext): RangeSummary {
         f2.set(fps);
         fps = f2;
       }
-      const [a, b] = fingerprint(id);
-      fps[nf++] = a;
-      fps[nf++] = b;
+      fingerprintTo(id, fps, nf);
+      nf += 2;
       if (ledgerCheck && ledger && (seq === undefined || seq > lastSeqBefore)) {
         if (!ledger.ops.has(id))
           ledgerCheck.observe(item); // "no writer attempted it": no state

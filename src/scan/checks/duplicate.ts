@@ -13,6 +13,13 @@ const CHECK = 'duplicate';
 
 /** Two independent 32-bit FNV-1a-style hashes over UTF-16 code units, with a final avalanche. */
 export function fingerprint(s: string): [number, number] {
+  fingerprintTo(s, pair, 0);
+  return [pair[0]!, pair[1]!];
+}
+const pair = new Uint32Array(2);
+
+/** fingerprint(s) written to out[at], out[at + 1] (no array made: the range workers' hot path). */
+export function fingerprintTo(s: string, out: Uint32Array, at: number): void {
   let a = 0x811c9dc5;
   let b = 0x01000193 ^ s.length;
   for (let i = 0; i < s.length; i++) {
@@ -27,7 +34,8 @@ export function fingerprint(s: string): [number, number] {
   b ^= b >>> 16;
   b = Math.imul(b, 0xc2b2ae35);
   b ^= b >>> 16;
-  return [a >>> 0, (b | 1) >>> 0]; // b is never 0: 0/0 marks an empty slot
+  out[at] = a >>> 0;
+  out[at + 1] = (b | 1) >>> 0; // b is never 0: 0/0 marks an empty slot
 }
 
 /** A set of 64-bit fingerprints: 8 bytes a slot, kept under 70 % full. */
