@@ -3,20 +3,84 @@
  * loader itself starts a loader thread of its own and transpiles its whole module graph on the
  * way: measured ~0.4 s for one worker and ~1 s for two on this project's two-core machine, the
  * time of verifying 100,000 entries. So the worker's graph (scan-worker.ts and what it imports) is
- * bundled once per process by esbuild (the transpiler tsx itself runs on) into one CommonJS
- * script that a worker evaluates directly. When bundling fails (esbuild missing or broken), the
+ * bundled by esbuild (the transpiler tsx itself runs on) into one script that a worker evaluates
+ * directly; the bundle is kept in the temp directory with the size and mtime of each of its inputs,
+ * and built again when one of them changed. When bundling fails (esbuild missing or broken), the
  * workers take the loader path, slower to start but the same code.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ENTRY = fileURLToPath(new URL('./scan-worker.ts', import.meta.url));
 
 let bundled: { code: string } | { error: string } | undefined;
 
+interface CachedBundle {
+  entry: string;
+  /** Every input of the bundle with its size and mtime when it was built. */
+  inputs: Record<string, [number, number]>;
+  code: string;
+}
+
+/** Where a bundle is kept between processes (esbuild's own start costs ~0.1 s). */
+const CACHE = path.join(
+  tmpdir(),
+  `auditchaos-scan-worker-${createHash('sha256').update(ENTRY).digest('hex').slice(0, 16)}.json`,
+);
+
+function stamp(file: string): [number, number] | undefined {
+  try {
+    const s = statSync(file);
+    return [s.size, s.mtimeMs];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The cached bundle, when every input is as it was when it was built. */
+function fromCache(): string | undefined {
+  try {
+    const c = JSON.parse(readFileSync(CACHE, 'utf8')) as CachedBundle;
+    if (c.entry !== ENTRY || typeof c.code !== 'string') return undefined;
+    for (const [file, was] of Object.entries(c.inputs)) {
+      const now = stamp(file);
+      if (!now || now[0] !== was[0] || now[1] !== was[1]) return undefined;
+    }
+    return c.code;
+  } catch {
+    return undefined;
+  }
+}
+
+function toCache(code: string, inputs: string[]): void {
+  const c: CachedBundle = { entry: ENTRY, inputs: {}, code };
+  for (const rel of inputs) {
+    const file = path.resolve(rel);
+    const now = stamp(file);
+    if (!now) return; // an input we cannot stat again: no cache
+    c.inputs[file] = now;
+  }
+  try {
+    const tmp = `${CACHE}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(c));
+    renameSync(tmp, CACHE);
+  } catch {
+    // no cache: the next process bundles again
+  }
+}
+
 /** The workers' code as one script (for `new Worker(code, { eval: true })`), or why not. */
 export function bundledWorkerCode(): { code: string } | { error: string } {
   if (bundled) return bundled;
+  const cached = fromCache();
+  if (cached !== undefined) {
+    bundled = { code: cached };
+    return bundled;
+  }
   try {
     const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
     const out = esbuild.buildSync({
@@ -26,9 +90,12 @@ export function bundledWorkerCode(): { code: string } | { error: string } {
       format: 'iife',
       target: 'node20',
       write: false,
+      metafile: true,
       logLevel: 'silent',
     });
-    bundled = { code: out.outputFiles[0]!.text };
+    const code = out.outputFiles[0]!.text;
+    bundled = { code };
+    toCache(code, Object.keys(out.metafile.inputs));
   } catch (e) {
     bundled = { error: (e as Error).message };
   }
