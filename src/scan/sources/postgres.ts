@@ -5,16 +5,20 @@
  * Columns are rendered as text by the server: timestamps in the reference form (pgReferenceTs),
  * bytea hashes as hex, jsonb payloads as JSON text that we parse.
  */
+import { availableParallelism } from 'node:os';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { EnvironmentError, UsageError } from '../../errors.ts';
 import { redactUrl } from '../../redact-url.ts';
 import type { EntryMapping } from '../../scenario/schema.ts';
+import { jsonbTextToJcs } from '../jsonb-jcs.ts';
+import { makeHasher } from '../recipe.ts';
 import { pgReferenceTs } from '../reference-chain.ts';
 import { jsonTextIssue } from '../strict-json.ts';
-import type { LogEntry, LogSource, SourceItem, UnreadableEntry } from '../types.ts';
+import type { HashedBatch, LogEntry, LogSource, SourceItem, UnreadableEntry } from '../types.ts';
 import { itemsOf } from './array.ts';
 import { splitLines } from './lines.ts';
+import { runSeqRanges, type SeqRangeSpec, seqRangeFacts } from './pg-ranges.ts';
 import { REFERENCE_MAPPING, toSeq } from './record.ts';
 
 export type PostgresReadMethod = 'copy' | 'cursor';
@@ -30,6 +34,17 @@ export interface PostgresSourceOptions {
   connectTimeoutMs?: number;
   /** Keep each entry's stored form (LogEntry.stored), for recipes over the stored text. */
   stored?: boolean;
+  /**
+   * Verify in seq ranges, each read and verified by a worker thread on its own connection
+   * (sources/pg-ranges.ts), when the table has at least `parallelMinRows` rows (planner's
+   * estimate; default 200,000) and its seq orders the rows totally. Default
+   * os.availableParallelism(); 0: one connection, the items streamed to scanLog's checks.
+   */
+  workers?: number;
+  parallelMinRows?: number;
+  /** Seq ranges (default 4 a worker) and rows read before each to guess its chain state (64). */
+  ranges?: number;
+  warmRows?: number;
 }
 
 interface Column {
@@ -40,7 +55,7 @@ interface Column {
 const FIELDS = ['seq', 'eventId', 'ts', 'actor', 'action', 'payload', 'prevHash', 'hash'] as const;
 type Field = (typeof FIELDS)[number];
 
-async function connect(url: string, timeoutMs: number): Promise<pg.Client> {
+export async function connect(url: string, timeoutMs: number): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
   try {
     await client.connect();
@@ -103,6 +118,7 @@ async function plan(client: pg.Client, table: string, mapping: EntryMapping) {
   // Qualified: a bare name would sort by the ::text output column of the same name (1, 10, 100, 2...).
   const orderBy = `${from}.${q(mapping.seq)}`;
   const select = `SELECT ${exprs.join(', ')} FROM ${from} ORDER BY ${orderBy}`;
+  const seqType = cols.get(mapping.seq)!.type;
   const hashless = absent.includes('hash') || absent.includes('prevHash');
   const missing = absent.filter((f) => f !== 'hash' && f !== 'prevHash');
   // jsonb is stored parsed (the last of duplicate names kept, surrogates paired or refused on
@@ -116,17 +132,35 @@ async function plan(client: pg.Client, table: string, mapping: EntryMapping) {
       ? { name: col.name, bytea: (f === 'hash' || f === 'prevHash') && col.type === 'bytea' }
       : undefined;
   });
-  return { select, hashless, missing, absent, mapping, strictPayload, columns };
+  return {
+    select,
+    list: exprs.join(', '),
+    from,
+    seqCol: orderBy,
+    seqType,
+    hashless,
+    missing,
+    absent,
+    mapping,
+    strictPayload,
+    columns,
+    jsonb: payloadType === 'jsonb',
+  };
 }
 
 /** One row of text values (null for SQL NULL), in FIELDS order, to a SourceItem. */
-interface RowContext {
+export interface RowContext {
   hashless: boolean;
   mapping: EntryMapping;
   /** The payload column keeps what was written (json, text): check it is I-JSON. */
   strictPayload: boolean;
   /** Keep LogEntry.stored, with these columns (in FIELDS order) for row(). */
   stored?: readonly ({ name: string; bytea: boolean } | undefined)[];
+  /**
+   * The payload column is jsonb and no stored form is kept: its text is made canonical without
+   * JSON.parse (jsonb-jcs.ts) and the row hashed here (readRow).
+   */
+  jsonb?: boolean;
 }
 
 /** LogEntry.stored of a row: the payload column's text, the mapped columns on demand. */
@@ -204,6 +238,90 @@ function rowToItem(row: (string | null)[], ctx: RowContext): SourceItem {
   return e;
 }
 
+/**
+ * An entry of a row whose jsonb payload was made canonical as text: `payload` is parsed from the
+ * stored text on first read (no check reads it when the hash is given). A getter on the prototype:
+ * a spread copy carries no payload (canaries.ts clones with the payload read).
+ */
+class JsonbEntry implements LogEntry {
+  private parsed: unknown;
+  private done = false;
+  constructor(
+    readonly seq: number,
+    readonly eventId: string,
+    readonly ts: string,
+    readonly actor: string,
+    readonly action: string,
+    readonly canonicalPayload: string,
+    private readonly payloadText: string,
+    readonly prevHash: string,
+    readonly hash: string,
+  ) {}
+  get payload(): unknown {
+    if (!this.done) {
+      this.parsed = JSON.parse(this.payloadText);
+      this.done = true;
+    }
+    return this.parsed;
+  }
+}
+
+export type Hasher = (prevHex: string, body: string) => string;
+
+/**
+ * A row into `out` with, where it is cheap (a jsonb payload made canonical as text), its reference
+ * chain v1 hash; every other row is rowToItem's item, its hash left to the chain check.
+ */
+export function readRow(
+  row: (string | null)[],
+  ctx: RowContext,
+  hasher: Hasher | undefined,
+  out: HashedBatch,
+): void {
+  if (hasher && ctx.jsonb && !ctx.stored && !ctx.hashless) {
+    const [seqText, eventId, ts, actor, action, payloadText, prevHashText, hashText] = row;
+    const seq = toSeq(seqText);
+    if (
+      seq !== undefined &&
+      eventId != null &&
+      ts != null &&
+      actor != null &&
+      action != null &&
+      payloadText != null &&
+      prevHashText !== undefined &&
+      hashText !== undefined
+    ) {
+      const canonical = jsonbTextToJcs(payloadText);
+      if (canonical !== undefined) {
+        const prevHash = prevHashText ?? '';
+        const e = new JsonbEntry(
+          seq,
+          eventId,
+          ts,
+          actor,
+          action,
+          canonical,
+          payloadText,
+          prevHash,
+          hashText ?? '',
+        );
+        out.items.push(e);
+        out.hashes!.push(
+          hasher(
+            prevHash,
+            `{"action":${JSON.stringify(action)},"actor":${JSON.stringify(actor)},"event_id":${JSON.stringify(
+              eventId,
+            )},"payload":${canonical},"seq":${JSON.stringify(seq)},"ts":${JSON.stringify(ts)}}`,
+          ),
+        );
+        return;
+      }
+    }
+  }
+  out.items.push(rowToItem(row, ctx));
+  out.hashes!.push(undefined);
+}
+
 /** COPY text format: \N is NULL; backslash escapes (\\, \t, \n, \r, \b, \f, \v, octal, \xHH). */
 function unescapeCopy(s: string): string {
   if (s.indexOf('\\') === -1) return s;
@@ -253,7 +371,7 @@ function unescapeCopy(s: string): string {
   return out;
 }
 
-function copyLineToRow(line: string): (string | null)[] {
+export function copyLineToRow(line: string): (string | null)[] {
   const parts = line.split('\t');
   const row: (string | null)[] = new Array(parts.length);
   for (let i = 0; i < parts.length; i++) {
@@ -276,8 +394,14 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
   const timeout = opts.connectTimeoutMs ?? 10_000;
   const planner = await connect(opts.url, timeout);
   let p: Awaited<ReturnType<typeof plan>>;
+  const workers = opts.workers ?? availableParallelism();
+  let ordered = false;
   try {
     p = await plan(planner, table, mapping);
+    if (workers > 0 && method === 'copy' && !opts.stored && !p.hashless && p.missing.length === 0) {
+      const facts = await seqRangeFacts(planner, p.from, mapping.seq, p.seqType);
+      ordered = facts.ordered && facts.rows >= (opts.parallelMinRows ?? 200_000);
+    }
   } finally {
     await planner.end().catch(() => undefined);
   }
@@ -288,17 +412,26 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
     );
   }
   const { select, hashless, strictPayload } = p;
-  const ctx: RowContext = { hashless, mapping, strictPayload, ...(opts.stored ? { stored: p.columns } : {}) };
+  const ctx: RowContext = {
+    hashless,
+    mapping,
+    strictPayload,
+    jsonb: p.jsonb,
+    ...(opts.stored ? { stored: p.columns } : {}),
+  };
 
-  async function* viaCopy(signal?: AbortSignal): AsyncIterable<SourceItem[]> {
+  // hashed: the items of readRow's fast path (a jsonb payload kept as canonical text) with their
+  // hashes, for scanLog; else every row through rowToItem, the payload parsed (batches(), entries()).
+  async function* viaCopy(signal: AbortSignal | undefined, hashed: boolean): AsyncIterable<HashedBatch> {
     const client = await connect(opts.url, timeout);
     const stream = client.query(copyTo(`COPY (${select}) TO STDOUT`));
     const onAbort = () => stream.destroy(new Error('aborted'));
     signal?.addEventListener('abort', onAbort, { once: true });
+    const hasher = hashed ? makeHasher('sha256') : undefined;
     try {
       for await (const { lines } of splitLines(stream as AsyncIterable<Buffer>)) {
-        const out: SourceItem[] = new Array(lines.length);
-        for (let i = 0; i < lines.length; i++) out[i] = rowToItem(copyLineToRow(lines[i]!), ctx);
+        const out: HashedBatch = { items: [], hashes: [] };
+        for (let i = 0; i < lines.length; i++) readRow(copyLineToRow(lines[i]!), ctx, hasher, out);
         yield out;
       }
     } finally {
@@ -308,9 +441,10 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
     }
   }
 
-  async function* viaCursor(signal?: AbortSignal): AsyncIterable<SourceItem[]> {
+  async function* viaCursor(signal: AbortSignal | undefined, hashed: boolean): AsyncIterable<HashedBatch> {
     const client = await connect(opts.url, timeout);
     const size = opts.fetchSize ?? 10_000;
+    const hasher = hashed ? makeHasher('sha256') : undefined;
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       await client.query(`DECLARE auditchaos_scan NO SCROLL CURSOR FOR ${select}`);
@@ -322,8 +456,8 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
           types: { getTypeParser: passText } as unknown as pg.CustomTypesConfig,
         });
         if (res.rows.length === 0) break;
-        const out: SourceItem[] = new Array(res.rows.length);
-        for (let i = 0; i < res.rows.length; i++) out[i] = rowToItem(res.rows[i]!, ctx);
+        const out: HashedBatch = { items: [], hashes: [] };
+        for (let i = 0; i < res.rows.length; i++) readRow(res.rows[i]!, ctx, hasher, out);
         yield out;
       }
       await client.query('COMMIT');
@@ -332,9 +466,35 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
     }
   }
 
-  const batches = method === 'cursor' ? viaCursor : viaCopy;
+  const read = method === 'cursor' ? viaCursor : viaCopy;
+  const hashed = (signal?: AbortSignal) => read(signal, true);
+  const describe = `${redactUrl(opts.url)} table ${table}`;
+  const seqRanges: SeqRangeSpec | undefined = ordered
+    ? {
+        table: {
+          url: opts.url,
+          connectTimeoutMs: timeout,
+          describe,
+          list: p.list,
+          from: p.from,
+          seqCol: p.seqCol,
+          row: { hashless, mapping, strictPayload, jsonb: p.jsonb },
+        },
+        seqName: mapping.seq,
+        seqType: p.seqType,
+        workers,
+        ...(opts.ranges !== undefined ? { ranges: opts.ranges } : {}),
+        ...(opts.warmRows !== undefined ? { warmRows: opts.warmRows } : {}),
+      }
+    : undefined;
+  async function* batches(signal?: AbortSignal): AsyncIterable<SourceItem[]> {
+    for await (const b of read(signal, false)) yield b.items;
+  }
   return {
-    describe: `${redactUrl(opts.url)} table ${table}`,
+    describe,
+    ...(seqRanges
+      ? { verifyRanges: (context, merger, o) => runSeqRanges(seqRanges, context, merger, o) }
+      : {}),
     ...(hashless
       ? {
           notAvailable: {
@@ -343,6 +503,7 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
         }
       : {}),
     batches,
+    referenceHashedBatches: hashed,
     entries: (signal) => itemsOf(batches(signal)),
   };
 }
