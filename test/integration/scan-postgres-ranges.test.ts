@@ -1,7 +1,7 @@
 /**
  * A PostgreSQL table verified in seq ranges by worker threads, each on its own connection
  * (sources/pg-ranges.ts), against the one-connection scan of today's path (every row through
- * rowToItem: JSON.parse + the recipe) and the one-connection scan with jsonb payloads made
+ * rowToItem: JSON.parse + the recipe, ts by to_char on the server) and the one-connection scan with jsonb payloads made
  * canonical as text: the same result, finding for finding, on a damaged table with a history and
  * checkpoints, ranges cut inside a gap, a fork and a swapped pair, start states guessed right and
  * wrong. Tables whose seq does not order the rows (no unique index, a NULL) are not cut.
@@ -167,8 +167,66 @@ describe('PostgreSQL in seq ranges', () => {
     const before = seqRangeStats();
     const par = await scanLog({ source });
     expect(seqRangeStats().ranges - before.ranges).toBe(1); // the whole table as one range
-    const today = await scanLog({ source: itemsOnly(await postgresSource({ ...base, workers: 0 })) });
+    const today = await scanLog({
+      source: itemsOnly(await postgresSource({ ...base, workers: 0, tsInClient: false })),
+    });
     expect(par.findings.length).toBeGreaterThan(0);
     expect(view(par)).toBe(view(today));
+  }, 60_000);
+});
+
+describe('timestamptz rendered by the client', () => {
+  it('gives the text to_char gives on the server: fractions, years BC and past 9999, infinity (NULL: unreadable)', async () => {
+    const entries = chain().slice(0, 40);
+    await load('times', entries, 'primary key');
+    const odd = [
+      '2026-01-01 00:00:00+00',
+      '2026-01-01 00:00:00.5+00',
+      '2026-01-01 00:00:00.000001+00',
+      '2026-06-30 23:59:59.999999+02',
+      '0001-01-01 00:00:00+00',
+      '9999-12-31 23:59:59.999999+00',
+      '10000-01-01 00:00:00+00',
+      '294276-12-31 23:59:59.999999+00',
+      '0044-03-15 12:00:00+00 BC',
+      '4713-11-24 00:00:00+00 BC',
+      'infinity',
+      '-infinity',
+      '1969-12-31 23:59:59.123+00',
+      '2000-02-29 12:34:56.78901+05:30',
+    ];
+    for (let i = 0; i < odd.length; i++)
+      await client.query('UPDATE times SET ts = $1 WHERE seq = $2', [odd[i], i + 3]);
+    // a session default that would print otherwise: the scan sets its own
+    await client.query(`ALTER DATABASE postgres SET TimeZone TO 'America/St_Johns'`);
+    await client.query(`ALTER DATABASE postgres SET DateStyle TO 'SQL, DMY'`);
+    try {
+      for (const method of ['copy', 'cursor'] as const) {
+        const base: PostgresSourceOptions = { url, table: 'times', method, workers: 0 };
+        const read = async (s: LogSource) => {
+          const out: unknown[] = [];
+          for await (const i of s.entries()) out.push(i);
+          return out;
+        };
+        const server = await read(await postgresSource({ ...base, tsInClient: false }));
+        const inClient = await read(await postgresSource(base));
+        expect(inClient).toEqual(server);
+        expect(JSON.stringify(inClient)).toContain('"ts":"0044-03-15T12:00:00.000000Z"');
+        const a = await scanLog({ source: await postgresSource({ ...base, tsInClient: false }) });
+        const b = await scanLog({ source: await postgresSource(base) });
+        expect(view(b)).toBe(view(a));
+        expect(b.unreadable).toBe(2); // infinity and -infinity: to_char gives NULL
+      }
+      const ranged = await scanLog({
+        source: await postgresSource({ url, table: 'times', workers: 2, parallelMinRows: 0, ranges: 4 }),
+      });
+      const one = await scanLog({
+        source: await postgresSource({ url, table: 'times', tsInClient: false, workers: 0 }),
+      });
+      expect(view(ranged)).toBe(view(one));
+    } finally {
+      await client.query('ALTER DATABASE postgres RESET TimeZone');
+      await client.query('ALTER DATABASE postgres RESET DateStyle');
+    }
   }, 60_000);
 });

@@ -8,7 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import type pg from 'pg';
 import type { RangeContext } from '../range-scan.ts';
 import { type SeqRangeJob, type SeqRangeTable, scanSeqRange } from './pg-range-scan.ts';
-import { connect } from './postgres.ts';
+import { connect, prepareSession } from './postgres.ts';
 
 export type SeqRangeMessage =
   | { type: 'context'; context: RangeContext; table: SeqRangeTable }
@@ -30,7 +30,10 @@ if (port) {
     queue = queue.then(async () => {
       try {
         if (!table) throw new Error('no table context');
-        client ??= await connect(table.url, table.connectTimeoutMs);
+        if (!client) {
+          client = await connect(table.url, table.connectTimeoutMs);
+          await prepareSession(client, table.row);
+        }
         const s = await scanSeqRange(client, table, m.job, context);
         port.postMessage({ summary: s }, [s.fingerprints.buffer as ArrayBuffer]);
       } catch (e) {

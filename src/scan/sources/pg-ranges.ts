@@ -19,7 +19,7 @@ import type { RangeMerger, RangeRunOptions } from '../range-merge.ts';
 import type { RangeContext, RangeSummary } from '../range-scan.ts';
 import { type SeqRangeJob, type SeqRangeTable, scanSeqRange } from './pg-range-scan.ts';
 import type { SeqRangeMessage } from './pg-range-worker.ts';
-import { connect } from './postgres.ts';
+import { connect, prepareSession } from './postgres.ts';
 
 export interface SeqRangeSpec {
   table: SeqRangeTable;
@@ -104,6 +104,7 @@ export async function runSeqRanges(
   const main = await connect(t.url, t.connectTimeoutMs);
   let pool: ScanWorkerPool | undefined;
   try {
+    await prepareSession(main, t.row);
     await main.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const snap = await main.query<{ s: string }>('SELECT pg_export_snapshot() AS s');
     const snapshot = snap.rows[0]!.s;

@@ -45,6 +45,8 @@ export interface PostgresSourceOptions {
   /** Seq ranges (default 4 a worker) and rows read before each to guess its chain state (64). */
   ranges?: number;
   warmRows?: number;
+  /** A timestamptz ts rendered by the client from the server's text (default true), not by to_char. */
+  tsInClient?: boolean;
 }
 
 interface Column {
@@ -75,7 +77,7 @@ function splitTable(table: string): { schema?: string; name: string } {
 }
 
 /** Reads the table's columns and builds the SELECT list; says which checks cannot run. */
-async function plan(client: pg.Client, table: string, mapping: EntryMapping) {
+async function plan(client: pg.Client, table: string, mapping: EntryMapping, tsInClient: boolean) {
   const { schema, name } = splitTable(table);
   const res = await client.query<{ column_name: string; data_type: string }>(
     `SELECT column_name, data_type FROM information_schema.columns
@@ -91,6 +93,16 @@ async function plan(client: pg.Client, table: string, mapping: EntryMapping) {
     res.rows.map((r) => [r.column_name, { name: r.column_name, type: r.data_type }]),
   );
   const q = (c: string) => client.escapeIdentifier(c);
+  // The ts column read as the server prints it (in a session set to UTC and ISO), turned into the
+  // reference form here (referenceTsOfRaw): to_char costs the server about as much as the rest of
+  // the row. Only where no other mapped column prints otherwise under those settings.
+  const rawTs =
+    tsInClient &&
+    cols.get(mapping.ts)?.type === 'timestamp with time zone' &&
+    FIELDS.every((f) => {
+      const t = f === 'ts' ? undefined : cols.get(mapping[f])?.type;
+      return t === undefined || SESSION_NEUTRAL_TYPES.has(t);
+    });
   const exprs: string[] = [];
   const absent: Field[] = [];
   for (const f of FIELDS) {
@@ -107,7 +119,8 @@ async function plan(client: pg.Client, table: string, mapping: EntryMapping) {
       exprs.push('NULL');
       continue;
     }
-    if (f === 'ts' && col.type === 'timestamp with time zone') exprs.push(pgReferenceTs(q(col.name)));
+    if (f === 'ts' && col.type === 'timestamp with time zone')
+      exprs.push(rawTs ? q(col.name) : pgReferenceTs(q(col.name)));
     else if (f === 'ts' && col.type === 'timestamp without time zone')
       exprs.push(`to_char(${q(col.name)}, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
     else if ((f === 'hash' || f === 'prevHash') && col.type === 'bytea')
@@ -145,6 +158,7 @@ async function plan(client: pg.Client, table: string, mapping: EntryMapping) {
     strictPayload,
     columns,
     jsonb: payloadType === 'jsonb',
+    rawTs,
   };
 }
 
@@ -161,6 +175,8 @@ export interface RowContext {
    * JSON.parse (jsonb-jcs.ts) and the row hashed here (readRow).
    */
   jsonb?: boolean;
+  /** The ts column is the server's own text of a timestamptz (UTC, ISO): referenceTsOfRaw. */
+  rawTs?: boolean;
 }
 
 /** LogEntry.stored of a row: the payload column's text, the mapped columns on demand. */
@@ -266,6 +282,42 @@ class JsonbEntry implements LogEntry {
   }
 }
 
+/** Column types whose text does not depend on TimeZone or DateStyle. */
+const SESSION_NEUTRAL_TYPES = new Set([
+  'text',
+  'character varying',
+  'character',
+  'bigint',
+  'integer',
+  'smallint',
+  'numeric',
+  'bytea',
+  'json',
+  'jsonb',
+  'uuid',
+  'boolean',
+]);
+
+/** What a scan's connection must be set to for the rows' text (RowContext.rawTs). */
+export async function prepareSession(client: pg.Client, ctx: RowContext): Promise<void> {
+  if (ctx.rawTs) await client.query("SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO, MDY'");
+}
+
+const RAW_TS = /^(\d{4,}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00(?: BC)?$/;
+
+/**
+ * A timestamptz as PostgreSQL prints it with TimeZone UTC and DateStyle ISO, in the reference form
+ * pgReferenceTs() makes on the server (to_char: 6 fraction digits, no era, NULL for infinity);
+ * tested against to_char on a real server, years BC and past 9999 included.
+ */
+export function referenceTsOfRaw(raw: string | null): string | null {
+  if (raw === null || raw === 'infinity' || raw === '-infinity') return null;
+  const m = RAW_TS.exec(raw);
+  if (m === null) throw new Error(`unexpected timestamptz text from the server: ${raw}`);
+  const frac = m[3];
+  return `${m[1]}T${m[2]}.${frac === undefined ? '000000' : frac.length === 6 ? frac : frac.padEnd(6, '0')}Z`;
+}
+
 export type Hasher = (prevHex: string, body: string) => string;
 
 /**
@@ -278,6 +330,7 @@ export function readRow(
   hasher: Hasher | undefined,
   out: HashedBatch,
 ): void {
+  if (ctx.rawTs) row[2] = referenceTsOfRaw(row[2] ?? null);
   if (hasher && ctx.jsonb && !ctx.stored && !ctx.hashless) {
     const [seqText, eventId, ts, actor, action, payloadText, prevHashText, hashText] = row;
     const seq = toSeq(seqText);
@@ -397,7 +450,7 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
   const workers = opts.workers ?? availableParallelism();
   let ordered = false;
   try {
-    p = await plan(planner, table, mapping);
+    p = await plan(planner, table, mapping, opts.tsInClient ?? true);
     if (workers > 0 && method === 'copy' && !opts.stored && !p.hashless && p.missing.length === 0) {
       const facts = await seqRangeFacts(planner, p.from, mapping.seq, p.seqType);
       ordered = facts.ordered && facts.rows >= (opts.parallelMinRows ?? 200_000);
@@ -417,6 +470,7 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
     mapping,
     strictPayload,
     jsonb: p.jsonb,
+    rawTs: p.rawTs,
     ...(opts.stored ? { stored: p.columns } : {}),
   };
 
@@ -424,6 +478,10 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
   // hashes, for scanLog; else every row through rowToItem, the payload parsed (batches(), entries()).
   async function* viaCopy(signal: AbortSignal | undefined, hashed: boolean): AsyncIterable<HashedBatch> {
     const client = await connect(opts.url, timeout);
+    await prepareSession(client, ctx).catch(async (e) => {
+      await client.end().catch(() => undefined);
+      throw e;
+    });
     const stream = client.query(copyTo(`COPY (${select}) TO STDOUT`));
     const onAbort = () => stream.destroy(new Error('aborted'));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -446,6 +504,7 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
     const size = opts.fetchSize ?? 10_000;
     const hasher = hashed ? makeHasher('sha256') : undefined;
     try {
+      await prepareSession(client, ctx);
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       await client.query(`DECLARE auditchaos_scan NO SCROLL CURSOR FOR ${select}`);
       for (;;) {
@@ -478,7 +537,7 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
           list: p.list,
           from: p.from,
           seqCol: p.seqCol,
-          row: { hashless, mapping, strictPayload, jsonb: p.jsonb },
+          row: { hashless, mapping, strictPayload, jsonb: p.jsonb, rawTs: p.rawTs },
         },
         seqName: mapping.seq,
         seqType: p.seqType,
