@@ -30,7 +30,12 @@ interface Canary {
 /** Recomputes hashes from index i on, so that a canary tests one check, not the chain check. */
 export type Rechain = (entries: LogEntry[], from: number) => void;
 
-const clone = (e: LogEntry): LogEntry => ({ ...e });
+// A source may keep an entry's payload as canonical text behind a getter (the Postgres source's
+// jsonb rows): a copy holds the payload itself and not that text, which an edit would leave stale.
+const clone = (e: LogEntry): LogEntry => {
+  const { canonicalPayload: _, ...rest } = e;
+  return { ...rest, payload: e.payload };
+};
 
 const CANARIES: Canary[] = [
   {

@@ -217,9 +217,7 @@ export async function runRanges(
     if (spec.readBytes !== undefined) job.readBytes = spec.readBytes;
     jobs.push(job);
   }
-  const pool = new ScanWorkerPool(spec.workers);
-  rangeWorkersLive += pool.size;
-  try {
+  await withRangePool(new ScanWorkerPool(spec.workers), async (pool) => {
     await Promise.all(
       Array.from({ length: pool.size }, (_, i) =>
         pool.send(i, { type: 'context', context } satisfies RangeMessage),
@@ -268,6 +266,17 @@ export async function runRanges(
       opts.onJoined?.(merger);
     }
     merger.done();
+  });
+}
+
+/** Runs fn with a pool of range workers (a file's or a table's), counted while alive, closed after. */
+export async function withRangePool<T>(
+  pool: ScanWorkerPool,
+  fn: (pool: ScanWorkerPool) => Promise<T>,
+): Promise<T> {
+  rangeWorkersLive += pool.size;
+  try {
+    return await fn(pool);
   } finally {
     rangeWorkersLive -= pool.size;
     await pool.close();

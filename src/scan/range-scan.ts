@@ -20,33 +20,19 @@ import * as buffer from 'node:buffer';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { decodeBlock } from './block-format.ts';
 import type { ChainState } from './checks/chain.ts';
-import { createChainCheck } from './checks/chain.ts';
-import type { Emit } from './checks/check.ts';
-import { fingerprintTo } from './checks/duplicate.ts';
-import { buildLedger, createLedgerCheck, type Ledger } from './checks/ledger.ts';
-import { createPartialCheck, REQUIRED_FIELDS } from './checks/partial.ts';
-import { filledCanonical, lineItemReader } from './line-items.ts';
-import { referenceRecipe } from './recipe.ts';
+import type { Ledger } from './checks/ledger.ts';
+import { lineItemReader } from './line-items.ts';
+import { createRangeObserver, type RangeContext, type RangeSummary } from './range-observer.ts';
 import { REFERENCE_MAPPING, recordReader, slowLineItem } from './sources/record.ts';
-import {
-  type CheckpointSet,
-  type Finding,
-  type HashedBatch,
-  isUnreadable,
-  type LedgerOp,
-  type SourceItem,
-} from './types.ts';
+import type { CheckpointSet, HashedBatch, SourceItem } from './types.ts';
 
-export const RANGE_SUMMARY_VERSION = 1;
-
-/** What every range of one scan shares (sent once to each worker). */
-export interface RangeContext {
-  /** The ledger's ops (one per event id), when a history is given. */
-  ledgerOps?: LedgerOp[];
-  before?: { lastSeq: number };
-  /** The seqs signed checkpoints name. */
-  checkpointSeqs?: number[];
-}
+export {
+  type CheckpointItem,
+  RANGE_SUMMARY_VERSION,
+  type RangeContext,
+  type RangeEvent,
+  type RangeSummary,
+} from './range-observer.ts';
 
 export interface RangeJob {
   file: string;
@@ -61,48 +47,8 @@ export interface RangeJob {
   readBytes?: number;
 }
 
-/** The entry a checkpoint names, as the checkpoint check needs it. */
-export interface CheckpointItem {
-  seq: number;
-  unreadable?: true;
-  hash?: string;
-  line?: number;
-  eventId?: string;
-}
-
-export type RangeEvent =
-  | { f: Finding }
-  | { present: { eventId: string; seq?: number; line?: number } }
-  | { cp: CheckpointItem };
-
-/** A range's result. Versioned: summaries are written to files and merged elsewhere (scan merge). */
-export interface RangeSummary {
-  version: typeof RANGE_SUMMARY_VERSION;
-  file: string;
-  start: number;
-  end: number;
-  /** Lines in the range, blank ones included. */
-  lines: number;
-  /** Items (non-blank lines), unreadable ones included. */
-  entries: number;
-  unreadable: number;
-  firstSeq?: number;
-  lastSeq?: number;
-  maxSeq?: number;
-  /** The chain state the range was checked from; startExact: it is the true one. */
-  startState: ChainState;
-  startExact: boolean;
-  /** ChainCheck.forkReads after the start. */
-  forkReads: number[];
-  endState: ChainState;
-  events: RangeEvent[];
-  /** (a, b) fingerprint pairs of every non-empty event id, in log order. */
-  fingerprints: Uint32Array;
-}
-
 const READ_BYTES = 1 << 20;
 const isUtf8 = (buffer as { isUtf8?: (b: Uint8Array) => boolean }).isUtf8;
-const recipe = referenceRecipe();
 const read = recordReader(REFERENCE_MAPPING, { hashless: false });
 const slowItem = (text: string, lineNo: number): SourceItem => slowLineItem(read, text, lineNo);
 
@@ -117,15 +63,6 @@ export function rangeContextOf(
   if (before) context.before = before;
   if (checkpoints) context.checkpointSeqs = [...new Set(checkpoints.checkpoints.map((c) => c.seq))];
   return context;
-}
-
-let ledgerFor: { ops: LedgerOp[] | undefined; ledger: Ledger | undefined } = {
-  ops: undefined,
-  ledger: undefined,
-};
-function ledgerOf(ops: LedgerOp[] | undefined): Ledger | undefined {
-  if (ledgerFor.ops !== ops) ledgerFor = { ops, ledger: ops ? buildLedger(ops) : undefined };
-  return ledgerFor.ledger;
 }
 
 function readAt(fd: number, from: number, length: number): Buffer {
@@ -167,81 +104,8 @@ function warmStart(fd: number, start: number, lines: number): number {
 
 /** Verifies one range (synchronous: it owns its thread). */
 export function scanRange(job: RangeJob, ctx: RangeContext): RangeSummary {
-  const events: RangeEvent[] = [];
+  const obs = createRangeObserver(ctx);
   let warm = false;
-  const emit: Emit = (f) => {
-    if (!warm) events.push({ f });
-  };
-  const chain = createChainCheck(emit, { recipe });
-  const ledger = ledgerOf(ctx.ledgerOps);
-  const digests = ledger !== undefined && ledger.digests.size > 0;
-  const partial = createPartialCheck(emit, {
-    required: REQUIRED_FIELDS,
-    ...(ledger ? { payloadDigests: ledger.digests } : {}),
-    genesis: recipe.genesis,
-  });
-  const ledgerCheck = ledger ? createLedgerCheck(emit, ledger, ctx.before) : undefined;
-  const lastSeqBefore = ctx.before?.lastSeq ?? Number.NEGATIVE_INFINITY;
-  const presentHere = new Set<string>();
-  const cpSeqs = ctx.checkpointSeqs?.length ? new Set(ctx.checkpointSeqs) : undefined;
-  let fps = new Uint32Array(1 << 16);
-  let nf = 0;
-  let entries = 0;
-  let unreadable = 0;
-  let firstSeq: number | undefined;
-  let lastSeq: number | undefined;
-  let maxSeq: number | undefined;
-
-  const observe = (item: SourceItem, hash: string | undefined): void => {
-    if (warm) {
-      chain.observeHashed(item, hash);
-      return;
-    }
-    entries++;
-    if (isUnreadable(item)) unreadable++;
-    const seq = item.seq;
-    if (seq !== undefined) {
-      if (firstSeq === undefined) firstSeq = seq;
-      lastSeq = seq;
-      if (maxSeq === undefined || seq > maxSeq) maxSeq = seq;
-    }
-    chain.observeHashed(item, hash);
-    // A canonical entry with every field non-empty is clean for the partial check, unless a payload
-    // digest is to be compared.
-    if (digests || !filledCanonical(item)) partial.observe(item);
-    const id = item.eventId;
-    if (id !== undefined && id !== '') {
-      if (nf + 2 > fps.length) {
-        const f2 = new Uint32Array(fps.length * 2);
-        f2.set(fps);
-        fps = f2;
-      }
-      fingerprintTo(id, fps, nf);
-      nf += 2;
-      if (ledgerCheck && ledger && (seq === undefined || seq > lastSeqBefore)) {
-        if (!ledger.ops.has(id))
-          ledgerCheck.observe(item); // "no writer attempted it": no state
-        else if (!presentHere.has(id)) {
-          presentHere.add(id);
-          const p: { eventId: string; seq?: number; line?: number } = { eventId: id };
-          if (seq !== undefined) p.seq = seq;
-          if (item.line !== undefined) p.line = item.line;
-          events.push({ present: p });
-        }
-      }
-    }
-    if (cpSeqs && seq !== undefined && cpSeqs.has(seq)) {
-      const cp: CheckpointItem = { seq };
-      if (isUnreadable(item)) cp.unreadable = true;
-      else {
-        cp.hash = item.hash;
-        cp.eventId = item.eventId;
-      }
-      if (item.line !== undefined) cp.line = item.line;
-      events.push({ cp });
-    }
-  };
-
   const add = lineItemReader({ fast: true, slowItem, lazyPayload: true });
   const batch: HashedBatch = { items: [], hashes: [] };
   /** Whole lines of bytes, numbered from lineNo; may overwrite `buf` (lineItemReader's byte mode). */
@@ -254,29 +118,30 @@ export function scanRange(job: RangeJob, ctx: RangeContext): RangeSummary {
     const text = bytes ? buf.toString('latin1') : decodeBlock(buf);
     const next = add(batch, text, 0, text.length, lineNo, bytes);
     const { items, hashes } = batch;
-    for (let k = 0; k < items.length; k++) observe(items[k]!, hashes![k]);
+    if (warm) for (let k = 0; k < items.length; k++) obs.warm(items[k]!, hashes![k]);
+    else for (let k = 0; k < items.length; k++) obs.observe(items[k]!, hashes![k]);
     return next;
   };
 
   const fd = openSync(job.file, 'r');
   let lineNo = 1;
   let startExact = true;
-  let startState: ChainState;
   try {
-    if (job.state) chain.importState(job.state);
-    else if (job.start > 0) {
-      const from = warmStart(fd, job.start, job.warmLines ?? 64);
-      startExact = from === 0;
-      const buf = readAt(fd, from, job.start - from);
-      let lines = 0;
-      for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) lines++;
-      warm = true;
-      // text up to and without the last newline: the lines before `start`, numbered ..., -1, 0
-      if (buf.length > 1) feed(buf.subarray(0, buf.length - 1), 1 - lines);
-      warm = false;
+    if (job.state) obs.start(job.state);
+    else {
+      if (job.start > 0) {
+        const from = warmStart(fd, job.start, job.warmLines ?? 64);
+        startExact = from === 0;
+        const buf = readAt(fd, from, job.start - from);
+        let lines = 0;
+        for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) lines++;
+        warm = true;
+        // text up to and without the last newline: the lines before `start`, numbered ..., -1, 0
+        if (buf.length > 1) feed(buf.subarray(0, buf.length - 1), 1 - lines);
+        warm = false;
+      }
+      obs.start();
     }
-    startState = chain.exportState();
-    chain.forkReads.length = 0;
     // One buffer for the whole range: the bytes of the line cut by the last read stay at its start.
     const readBytes = job.readBytes ?? READ_BYTES;
     let work = Buffer.allocUnsafe(readBytes * 2);
@@ -304,23 +169,5 @@ export function scanRange(job: RangeJob, ctx: RangeContext): RangeSummary {
   } finally {
     closeSync(fd);
   }
-  const s: RangeSummary = {
-    version: RANGE_SUMMARY_VERSION,
-    file: job.file,
-    start: job.start,
-    end: job.end,
-    lines: lineNo - 1,
-    entries,
-    unreadable,
-    startState,
-    startExact,
-    forkReads: [...chain.forkReads],
-    endState: chain.exportState(),
-    events,
-    fingerprints: fps.slice(0, nf),
-  };
-  if (firstSeq !== undefined) s.firstSeq = firstSeq;
-  if (lastSeq !== undefined) s.lastSeq = lastSeq;
-  if (maxSeq !== undefined) s.maxSeq = maxSeq;
-  return s;
+  return obs.summary({ file: job.file, start: job.start, end: job.end, lines: lineNo - 1 }, startExact);
 }

@@ -12,7 +12,7 @@ import { type ClockCheck, type ClockCheckOptions, clockCheckRun, createClockChec
 import { createDuplicateCheck } from './checks/duplicate.ts';
 import { buildLedger, createLedgerCheck, type Ledger } from './checks/ledger.ts';
 import { createPartialCheck, REQUIRED_FIELDS } from './checks/partial.ts';
-import { RangeMerger, runRanges } from './range-merge.ts';
+import { RangeMerger, type RangeRunOptions, runRanges } from './range-merge.ts';
 import { rangeContextOf } from './range-scan.ts';
 import { type HashRecipe, REFERENCE_RECIPE_ID, referenceRecipe } from './recipe.ts';
 import { batchesOf, fromArray } from './sources/array.ts';
@@ -208,8 +208,10 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
   const needStored = recipe.needsStored === true && source.inMemory !== true;
   // A plain JSONL file of the reference format: ranges verified by workers (range-merge.ts).
   const ranges = hashedBy && !needStored ? source.ranges : undefined;
+  // A table that verifies itself in seq ranges (sources/pg-ranges.ts): the same join.
+  const verifyRanges = hashedBy && !needStored && !ranges ? source.verifyRanges : undefined;
   try {
-    if (ranges && hashedBy) {
+    if ((ranges || verifyRanges) && hashedBy) {
       const merger = new RangeMerger({
         emit,
         chain: hashedBy,
@@ -224,7 +226,10 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
         firstSeq = merger.firstSeq;
         lastSeq = merger.lastSeq;
       };
-      await runRanges(ranges, context, merger, {
+      const run = ranges
+        ? (o: RangeRunOptions) => runRanges(ranges, context, merger, o)
+        : (o: RangeRunOptions) => verifyRanges!(context, merger, o);
+      await run({
         signal,
         onJoined: () => {
           sync();

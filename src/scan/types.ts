@@ -4,7 +4,8 @@
  */
 import type { FindingStory } from '../report/story.ts';
 import type { FindingKind } from '../scenario/vocabulary.ts';
-import type { RangeSpec } from './range-merge.ts';
+import type { RangeMerger, RangeRunOptions, RangeSpec } from './range-merge.ts';
+import type { RangeContext } from './range-scan.ts';
 
 export type { FindingKind };
 
@@ -104,6 +105,17 @@ export interface LogSource {
    * (range-merge.ts); scanLog uses it with referenceRecipe(), instead of the batches.
    */
   readonly ranges?: RangeSpec;
+  /**
+   * Optional: the source verifies itself in ranges of the reference format (a PostgreSQL table in
+   * seq ranges, each read and verified by a worker on its own connection), joining each range's
+   * summary into `merger` in log order. scanLog uses it with referenceRecipe(), instead of the
+   * batches.
+   */
+  readonly verifyRanges?: (
+    context: RangeContext,
+    merger: RangeMerger,
+    opts: RangeRunOptions,
+  ) => Promise<void>;
   /** Checks this source cannot feed, with the reason (e.g. chain: "table has no hash column"). */
   readonly notAvailable?: Readonly<Partial<Record<'chain', string>>>;
   /**

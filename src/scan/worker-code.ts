@@ -15,9 +15,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const ENTRY = fileURLToPath(new URL('./scan-worker.ts', import.meta.url));
+/**
+ * The workers' entries (relative to this file): the JSONL block and range worker, the PostgreSQL
+ * seq-range worker. Resolved when asked for, not on import: a worker's bundle may import this file
+ * (the PostgreSQL worker's graph does), and a bundle has no import.meta.url.
+ */
+export const SCAN_WORKER = './scan-worker.ts';
+export const PG_RANGE_WORKER = './sources/pg-range-worker.ts';
 
-let bundled: { code: string } | { error: string } | undefined;
+function entryPath(rel: string): string {
+  return fileURLToPath(new URL(rel, import.meta.url));
+}
+
+const bundled = new Map<string, { code: string } | { error: string }>();
 
 interface CachedBundle {
   entry: string;
@@ -26,11 +36,11 @@ interface CachedBundle {
   code: string;
 }
 
-/** Where a bundle is kept between processes (esbuild's own start costs ~0.1 s). */
-const CACHE = path.join(
-  tmpdir(),
-  `auditchaos-scan-worker-${createHash('sha256').update(ENTRY).digest('hex').slice(0, 16)}.json`,
-);
+/** Where an entry's bundle is kept between processes (esbuild's own start costs ~0.1 s). */
+function cacheFile(entry: string): string {
+  const key = createHash('sha256').update(entry).digest('hex').slice(0, 16);
+  return path.join(tmpdir(), `auditchaos-scan-worker-${key}.json`);
+}
 
 function stamp(file: string): [number, number] | undefined {
   try {
@@ -42,10 +52,10 @@ function stamp(file: string): [number, number] | undefined {
 }
 
 /** The cached bundle, when every input is as it was when it was built. */
-function fromCache(): string | undefined {
+function fromCache(entry: string): string | undefined {
   try {
-    const c = JSON.parse(readFileSync(CACHE, 'utf8')) as CachedBundle;
-    if (c.entry !== ENTRY || typeof c.code !== 'string') return undefined;
+    const c = JSON.parse(readFileSync(cacheFile(entry), 'utf8')) as CachedBundle;
+    if (c.entry !== entry || typeof c.code !== 'string') return undefined;
     for (const [file, was] of Object.entries(c.inputs)) {
       const now = stamp(file);
       if (!now || now[0] !== was[0] || now[1] !== was[1]) return undefined;
@@ -56,8 +66,8 @@ function fromCache(): string | undefined {
   }
 }
 
-function toCache(code: string, inputs: string[]): void {
-  const c: CachedBundle = { entry: ENTRY, inputs: {}, code };
+function toCache(entry: string, code: string, inputs: string[]): void {
+  const c: CachedBundle = { entry, inputs: {}, code };
   for (const rel of inputs) {
     const file = path.resolve(rel);
     const now = stamp(file);
@@ -65,26 +75,29 @@ function toCache(code: string, inputs: string[]): void {
     c.inputs[file] = now;
   }
   try {
-    const tmp = `${CACHE}.${process.pid}.tmp`;
+    const file = cacheFile(entry);
+    const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(c));
-    renameSync(tmp, CACHE);
+    renameSync(tmp, file);
   } catch {
     // no cache: the next process bundles again
   }
 }
 
-/** The workers' code as one script (for `new Worker(code, { eval: true })`), or why not. */
-export function bundledWorkerCode(): { code: string } | { error: string } {
-  if (bundled) return bundled;
-  const cached = fromCache();
+/** A worker entry's code as one script (for `new Worker(code, { eval: true })`), or why not. */
+export function bundledWorkerCode(rel = SCAN_WORKER): { code: string } | { error: string } {
+  const entry = entryPath(rel);
+  const done = bundled.get(entry);
+  if (done) return done;
+  const cached = fromCache(entry);
   if (cached !== undefined) {
-    bundled = { code: cached };
-    return bundled;
+    bundled.set(entry, { code: cached });
+    return { code: cached };
   }
   try {
     const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
     const out = esbuild.buildSync({
-      entryPoints: [ENTRY],
+      entryPoints: [entry],
       bundle: true,
       platform: 'node',
       format: 'iife',
@@ -92,18 +105,20 @@ export function bundledWorkerCode(): { code: string } | { error: string } {
       write: false,
       metafile: true,
       logLevel: 'silent',
+      // pg's optional native binding, required only when asked for (pg.native)
+      external: ['pg-native'],
     });
     const code = out.outputFiles[0]!.text;
-    bundled = { code };
-    toCache(code, Object.keys(out.metafile.inputs));
+    bundled.set(entry, { code });
+    toCache(entry, code, Object.keys(out.metafile.inputs));
   } catch (e) {
-    bundled = { error: (e as Error).message };
+    bundled.set(entry, { error: (e as Error).message });
   }
-  return bundled;
+  return bundled.get(entry)!;
 }
 
 /** The loader path: the worker registers tsx, then imports its TypeScript entry. */
-export function loaderBootCode(): string {
+export function loaderBootCode(rel = SCAN_WORKER): string {
   // Node 20.20 applies neither the main thread's tsx hooks nor `--import tsx` in execArgv to a
   // worker (tried: "Unknown file extension .ts"): the worker registers tsx itself, through tsx's
   // ESM build (the CommonJS one fails to load its own parts in a worker under vitest).
@@ -112,12 +127,12 @@ export function loaderBootCode(): string {
       .resolve('tsx/esm/api')
       .replace(/\.cjs$/, '.mjs'),
   ).href;
-  const entry = pathToFileURL(ENTRY).href;
-  return `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  const url = pathToFileURL(entryPath(rel)).href;
+  return `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(url)}); });`;
 }
 
-/** The code a new worker runs: the bundle, else the loader path. */
-export function scanWorkerCode(): string {
-  const b = bundledWorkerCode();
-  return 'code' in b ? b.code : loaderBootCode();
+/** The code a new worker of `rel` runs: the bundle, else the loader path. */
+export function scanWorkerCode(rel = SCAN_WORKER): string {
+  const b = bundledWorkerCode(rel);
+  return 'code' in b ? b.code : loaderBootCode(rel);
 }

@@ -5,16 +5,20 @@
  * Columns are rendered as text by the server: timestamps in the reference form (pgReferenceTs),
  * bytea hashes as hex, jsonb payloads as JSON text that we parse.
  */
+import { availableParallelism } from 'node:os';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { EnvironmentError, UsageError } from '../../errors.ts';
 import { redactUrl } from '../../redact-url.ts';
 import type { EntryMapping } from '../../scenario/schema.ts';
+import { jsonbTextToJcs } from '../jsonb-jcs.ts';
+import { makeHasher } from '../recipe.ts';
 import { pgReferenceTs } from '../reference-chain.ts';
 import { jsonTextIssue } from '../strict-json.ts';
-import type { LogEntry, LogSource, SourceItem, UnreadableEntry } from '../types.ts';
+import type { HashedBatch, LogEntry, LogSource, SourceItem, UnreadableEntry } from '../types.ts';
 import { itemsOf } from './array.ts';
 import { splitLines } from './lines.ts';
+import { runSeqRanges, type SeqRangeSpec, seqRangeFacts } from './pg-ranges.ts';
 import { REFERENCE_MAPPING, toSeq } from './record.ts';
 
 export type PostgresReadMethod = 'copy' | 'cursor';
@@ -30,6 +34,19 @@ export interface PostgresSourceOptions {
   connectTimeoutMs?: number;
   /** Keep each entry's stored form (LogEntry.stored), for recipes over the stored text. */
   stored?: boolean;
+  /**
+   * Verify in seq ranges, each read and verified by a worker thread on its own connection
+   * (sources/pg-ranges.ts), when the table has at least `parallelMinRows` rows (planner's
+   * estimate; default 200,000) and its seq orders the rows totally. Default
+   * os.availableParallelism(); 0: one connection, the items streamed to scanLog's checks.
+   */
+  workers?: number;
+  parallelMinRows?: number;
+  /** Seq ranges (default 4 a worker) and rows read before each to guess its chain state (64). */
+  ranges?: number;
+  warmRows?: number;
+  /** A timestamptz ts rendered by the client from the server's text (default true), not by to_char. */
+  tsInClient?: boolean;
 }
 
 interface Column {
@@ -40,7 +57,7 @@ interface Column {
 const FIELDS = ['seq', 'eventId', 'ts', 'actor', 'action', 'payload', 'prevHash', 'hash'] as const;
 type Field = (typeof FIELDS)[number];
 
-async function connect(url: string, timeoutMs: number): Promise<pg.Client> {
+export async function connect(url: string, timeoutMs: number): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
   try {
     await client.connect();
@@ -60,7 +77,7 @@ function splitTable(table: string): { schema?: string; name: string } {
 }
 
 /** Reads the table's columns and builds the SELECT list; says which checks cannot run. */
-async function plan(client: pg.Client, table: string, mapping: EntryMapping) {
+async function plan(client: pg.Client, table: string, mapping: EntryMapping, tsInClient: boolean) {
   const { schema, name } = splitTable(table);
   const res = await client.query<{ column_name: string; data_type: string }>(
     `SELECT column_name, data_type FROM information_schema.columns
@@ -76,6 +93,16 @@ async function plan(client: pg.Client, table: string, mapping: EntryMapping) {
     res.rows.map((r) => [r.column_name, { name: r.column_name, type: r.data_type }]),
   );
   const q = (c: string) => client.escapeIdentifier(c);
+  // The ts column read as the server prints it (in a session set to UTC and ISO), turned into the
+  // reference form here (referenceTsOfRaw): to_char costs the server about as much as the rest of
+  // the row. Only where no other mapped column prints otherwise under those settings.
+  const rawTs =
+    tsInClient &&
+    cols.get(mapping.ts)?.type === 'timestamp with time zone' &&
+    FIELDS.every((f) => {
+      const t = f === 'ts' ? undefined : cols.get(mapping[f])?.type;
+      return t === undefined || SESSION_NEUTRAL_TYPES.has(t);
+    });
   const exprs: string[] = [];
   const absent: Field[] = [];
   for (const f of FIELDS) {
@@ -92,7 +119,8 @@ async function plan(client: pg.Client, table: string, mapping: EntryMapping) {
       exprs.push('NULL');
       continue;
     }
-    if (f === 'ts' && col.type === 'timestamp with time zone') exprs.push(pgReferenceTs(q(col.name)));
+    if (f === 'ts' && col.type === 'timestamp with time zone')
+      exprs.push(rawTs ? q(col.name) : pgReferenceTs(q(col.name)));
     else if (f === 'ts' && col.type === 'timestamp without time zone')
       exprs.push(`to_char(${q(col.name)}, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
     else if ((f === 'hash' || f === 'prevHash') && col.type === 'bytea')
@@ -103,6 +131,7 @@ async function plan(client: pg.Client, table: string, mapping: EntryMapping) {
   // Qualified: a bare name would sort by the ::text output column of the same name (1, 10, 100, 2...).
   const orderBy = `${from}.${q(mapping.seq)}`;
   const select = `SELECT ${exprs.join(', ')} FROM ${from} ORDER BY ${orderBy}`;
+  const seqType = cols.get(mapping.seq)!.type;
   const hashless = absent.includes('hash') || absent.includes('prevHash');
   const missing = absent.filter((f) => f !== 'hash' && f !== 'prevHash');
   // jsonb is stored parsed (the last of duplicate names kept, surrogates paired or refused on
@@ -116,17 +145,38 @@ async function plan(client: pg.Client, table: string, mapping: EntryMapping) {
       ? { name: col.name, bytea: (f === 'hash' || f === 'prevHash') && col.type === 'bytea' }
       : undefined;
   });
-  return { select, hashless, missing, absent, mapping, strictPayload, columns };
+  return {
+    select,
+    list: exprs.join(', '),
+    from,
+    seqCol: orderBy,
+    seqType,
+    hashless,
+    missing,
+    absent,
+    mapping,
+    strictPayload,
+    columns,
+    jsonb: payloadType === 'jsonb',
+    rawTs,
+  };
 }
 
 /** One row of text values (null for SQL NULL), in FIELDS order, to a SourceItem. */
-interface RowContext {
+export interface RowContext {
   hashless: boolean;
   mapping: EntryMapping;
   /** The payload column keeps what was written (json, text): check it is I-JSON. */
   strictPayload: boolean;
   /** Keep LogEntry.stored, with these columns (in FIELDS order) for row(). */
   stored?: readonly ({ name: string; bytea: boolean } | undefined)[];
+  /**
+   * The payload column is jsonb and no stored form is kept: its text is made canonical without
+   * JSON.parse (jsonb-jcs.ts) and the row hashed here (readRow).
+   */
+  jsonb?: boolean;
+  /** The ts column is the server's own text of a timestamptz (UTC, ISO): referenceTsOfRaw. */
+  rawTs?: boolean;
 }
 
 /** LogEntry.stored of a row: the payload column's text, the mapped columns on demand. */
@@ -204,6 +254,138 @@ function rowToItem(row: (string | null)[], ctx: RowContext): SourceItem {
   return e;
 }
 
+/**
+ * An entry of a row whose jsonb payload was made canonical as text: `payload` is parsed from the
+ * stored text on first read (no check reads it when the hash is given). A getter on the prototype:
+ * a spread copy carries no payload (canaries.ts clones with the payload read).
+ */
+class JsonbEntry implements LogEntry {
+  private parsed: unknown;
+  private done = false;
+  constructor(
+    readonly seq: number,
+    readonly eventId: string,
+    readonly ts: string,
+    readonly actor: string,
+    readonly action: string,
+    readonly canonicalPayload: string,
+    private readonly payloadText: string,
+    readonly prevHash: string,
+    readonly hash: string,
+  ) {}
+  get payload(): unknown {
+    if (!this.done) {
+      this.parsed = JSON.parse(this.payloadText);
+      this.done = true;
+    }
+    return this.parsed;
+  }
+}
+
+/** Column types whose text does not depend on TimeZone or DateStyle. */
+const SESSION_NEUTRAL_TYPES = new Set([
+  'text',
+  'character varying',
+  'character',
+  'bigint',
+  'integer',
+  'smallint',
+  'numeric',
+  'bytea',
+  'json',
+  'jsonb',
+  'uuid',
+  'boolean',
+]);
+
+/** What a scan's connection must be set to for the rows' text (RowContext.rawTs). */
+export async function prepareSession(client: pg.Client, ctx: RowContext): Promise<void> {
+  if (ctx.rawTs) await client.query("SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO, MDY'");
+}
+
+const RAW_TS = /^(\d{4,}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00(?: BC)?$/;
+
+/**
+ * A timestamptz as PostgreSQL prints it with TimeZone UTC and DateStyle ISO, in the reference form
+ * pgReferenceTs() makes on the server (to_char: 6 fraction digits, no era, NULL for infinity);
+ * tested against to_char on a real server, years BC and past 9999 included.
+ */
+export function referenceTsOfRaw(raw: string | null): string | null {
+  if (raw === null || raw === 'infinity' || raw === '-infinity') return null;
+  // The common case, `2026-12-03 09:36:39.388123+00`, without a regular expression.
+  if (
+    raw.length === 29 &&
+    raw.charCodeAt(10) === 32 &&
+    raw.charCodeAt(19) === 46 &&
+    raw.charCodeAt(26) === 43 &&
+    raw.charCodeAt(27) === 48 &&
+    raw.charCodeAt(28) === 48 &&
+    raw.charCodeAt(4) === 45
+  )
+    return `${raw.slice(0, 10)}T${raw.slice(11, 26)}Z`;
+  const m = RAW_TS.exec(raw);
+  if (m === null) throw new Error(`unexpected timestamptz text from the server: ${raw}`);
+  const frac = m[3];
+  return `${m[1]}T${m[2]}.${frac === undefined ? '000000' : frac.length === 6 ? frac : frac.padEnd(6, '0')}Z`;
+}
+
+export type Hasher = (prevHex: string, body: string) => string;
+
+/**
+ * A row into `out` with, where it is cheap (a jsonb payload made canonical as text), its reference
+ * chain v1 hash; every other row is rowToItem's item, its hash left to the chain check.
+ */
+export function readRow(
+  row: (string | null)[],
+  ctx: RowContext,
+  hasher: Hasher | undefined,
+  out: HashedBatch,
+): void {
+  if (ctx.rawTs) row[2] = referenceTsOfRaw(row[2] ?? null);
+  if (hasher && ctx.jsonb && !ctx.stored && !ctx.hashless) {
+    const [seqText, eventId, ts, actor, action, payloadText, prevHashText, hashText] = row;
+    const seq = toSeq(seqText);
+    if (
+      seq !== undefined &&
+      eventId != null &&
+      ts != null &&
+      actor != null &&
+      action != null &&
+      payloadText != null &&
+      prevHashText !== undefined &&
+      hashText !== undefined
+    ) {
+      const canonical = jsonbTextToJcs(payloadText);
+      if (canonical !== undefined) {
+        const prevHash = prevHashText ?? '';
+        const e = new JsonbEntry(
+          seq,
+          eventId,
+          ts,
+          actor,
+          action,
+          canonical,
+          payloadText,
+          prevHash,
+          hashText ?? '',
+        );
+        out.items.push(e);
+        out.hashes!.push(
+          hasher(
+            prevHash,
+            `{"action":${JSON.stringify(action)},"actor":${JSON.stringify(actor)},"event_id":${JSON.stringify(
+              eventId,
+            )},"payload":${canonical},"seq":${JSON.stringify(seq)},"ts":${JSON.stringify(ts)}}`,
+          ),
+        );
+        return;
+      }
+    }
+  }
+  out.items.push(rowToItem(row, ctx));
+  out.hashes!.push(undefined);
+}
+
 /** COPY text format: \N is NULL; backslash escapes (\\, \t, \n, \r, \b, \f, \v, octal, \xHH). */
 function unescapeCopy(s: string): string {
   if (s.indexOf('\\') === -1) return s;
@@ -253,7 +435,7 @@ function unescapeCopy(s: string): string {
   return out;
 }
 
-function copyLineToRow(line: string): (string | null)[] {
+export function copyLineToRow(line: string): (string | null)[] {
   const parts = line.split('\t');
   const row: (string | null)[] = new Array(parts.length);
   for (let i = 0; i < parts.length; i++) {
@@ -276,8 +458,14 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
   const timeout = opts.connectTimeoutMs ?? 10_000;
   const planner = await connect(opts.url, timeout);
   let p: Awaited<ReturnType<typeof plan>>;
+  const workers = opts.workers ?? availableParallelism();
+  let ordered = false;
   try {
-    p = await plan(planner, table, mapping);
+    p = await plan(planner, table, mapping, opts.tsInClient ?? true);
+    if (workers > 0 && method === 'copy' && !opts.stored && !p.hashless && p.missing.length === 0) {
+      const facts = await seqRangeFacts(planner, p.from, mapping.seq, p.seqType);
+      ordered = facts.ordered && facts.rows >= (opts.parallelMinRows ?? 200_000);
+    }
   } finally {
     await planner.end().catch(() => undefined);
   }
@@ -288,17 +476,31 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
     );
   }
   const { select, hashless, strictPayload } = p;
-  const ctx: RowContext = { hashless, mapping, strictPayload, ...(opts.stored ? { stored: p.columns } : {}) };
+  const ctx: RowContext = {
+    hashless,
+    mapping,
+    strictPayload,
+    jsonb: p.jsonb,
+    rawTs: p.rawTs,
+    ...(opts.stored ? { stored: p.columns } : {}),
+  };
 
-  async function* viaCopy(signal?: AbortSignal): AsyncIterable<SourceItem[]> {
+  // hashed: the items of readRow's fast path (a jsonb payload kept as canonical text) with their
+  // hashes, for scanLog; else every row through rowToItem, the payload parsed (batches(), entries()).
+  async function* viaCopy(signal: AbortSignal | undefined, hashed: boolean): AsyncIterable<HashedBatch> {
     const client = await connect(opts.url, timeout);
+    await prepareSession(client, ctx).catch(async (e) => {
+      await client.end().catch(() => undefined);
+      throw e;
+    });
     const stream = client.query(copyTo(`COPY (${select}) TO STDOUT`));
     const onAbort = () => stream.destroy(new Error('aborted'));
     signal?.addEventListener('abort', onAbort, { once: true });
+    const hasher = hashed ? makeHasher('sha256') : undefined;
     try {
       for await (const { lines } of splitLines(stream as AsyncIterable<Buffer>)) {
-        const out: SourceItem[] = new Array(lines.length);
-        for (let i = 0; i < lines.length; i++) out[i] = rowToItem(copyLineToRow(lines[i]!), ctx);
+        const out: HashedBatch = { items: [], hashes: [] };
+        for (let i = 0; i < lines.length; i++) readRow(copyLineToRow(lines[i]!), ctx, hasher, out);
         yield out;
       }
     } finally {
@@ -308,10 +510,12 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
     }
   }
 
-  async function* viaCursor(signal?: AbortSignal): AsyncIterable<SourceItem[]> {
+  async function* viaCursor(signal: AbortSignal | undefined, hashed: boolean): AsyncIterable<HashedBatch> {
     const client = await connect(opts.url, timeout);
     const size = opts.fetchSize ?? 10_000;
+    const hasher = hashed ? makeHasher('sha256') : undefined;
     try {
+      await prepareSession(client, ctx);
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       await client.query(`DECLARE auditchaos_scan NO SCROLL CURSOR FOR ${select}`);
       for (;;) {
@@ -322,8 +526,8 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
           types: { getTypeParser: passText } as unknown as pg.CustomTypesConfig,
         });
         if (res.rows.length === 0) break;
-        const out: SourceItem[] = new Array(res.rows.length);
-        for (let i = 0; i < res.rows.length; i++) out[i] = rowToItem(res.rows[i]!, ctx);
+        const out: HashedBatch = { items: [], hashes: [] };
+        for (let i = 0; i < res.rows.length; i++) readRow(res.rows[i]!, ctx, hasher, out);
         yield out;
       }
       await client.query('COMMIT');
@@ -332,9 +536,35 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
     }
   }
 
-  const batches = method === 'cursor' ? viaCursor : viaCopy;
+  const read = method === 'cursor' ? viaCursor : viaCopy;
+  const hashed = (signal?: AbortSignal) => read(signal, true);
+  const describe = `${redactUrl(opts.url)} table ${table}`;
+  const seqRanges: SeqRangeSpec | undefined = ordered
+    ? {
+        table: {
+          url: opts.url,
+          connectTimeoutMs: timeout,
+          describe,
+          list: p.list,
+          from: p.from,
+          seqCol: p.seqCol,
+          row: { hashless, mapping, strictPayload, jsonb: p.jsonb, rawTs: p.rawTs },
+        },
+        seqName: mapping.seq,
+        seqType: p.seqType,
+        workers,
+        ...(opts.ranges !== undefined ? { ranges: opts.ranges } : {}),
+        ...(opts.warmRows !== undefined ? { warmRows: opts.warmRows } : {}),
+      }
+    : undefined;
+  async function* batches(signal?: AbortSignal): AsyncIterable<SourceItem[]> {
+    for await (const b of read(signal, false)) yield b.items;
+  }
   return {
-    describe: `${redactUrl(opts.url)} table ${table}`,
+    describe,
+    ...(seqRanges
+      ? { verifyRanges: (context, merger, o) => runSeqRanges(seqRanges, context, merger, o) }
+      : {}),
     ...(hashless
       ? {
           notAvailable: {
@@ -343,6 +573,7 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
         }
       : {}),
     batches,
+    referenceHashedBatches: hashed,
     entries: (signal) => itemsOf(batches(signal)),
   };
 }

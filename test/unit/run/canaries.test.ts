@@ -32,6 +32,40 @@ describe('canaries', () => {
     }
   });
 
+  it('catches every canary in entries that keep their payload as canonical text behind a getter (the Postgres source)', async () => {
+    class TextPayloadEntry {
+      constructor(
+        readonly seq: number,
+        readonly eventId: string,
+        readonly ts: string,
+        readonly actor: string,
+        readonly action: string,
+        readonly canonicalPayload: string,
+        readonly prevHash: string,
+        readonly hash: string,
+      ) {}
+      get payload(): unknown {
+        return JSON.parse(this.canonicalPayload);
+      }
+    }
+    const lazy = log.map(
+      (e) =>
+        new TextPayloadEntry(
+          e.seq,
+          e.eventId,
+          e.ts,
+          e.actor,
+          e.action,
+          JSON.stringify(e.payload),
+          e.prevHash,
+          e.hash,
+        ),
+    ) as LogEntry[];
+    const { results, skipped } = await runCanaries(lazy, realChecks, { pick: () => 17, rechain });
+    expect(skipped).toBeUndefined();
+    for (const r of results) expect(r, r.name).toMatchObject({ caught: true });
+  });
+
   it('a verifier that always passes is caught: every canary is missed', async () => {
     const { results } = await runCanaries(log, async () => [], { pick: () => 10, rechain });
     expect(results.every((r) => !r.caught)).toBe(true);
