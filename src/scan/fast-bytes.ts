@@ -6,16 +6,20 @@
  * reader: a typed array read through a byte-class table is about twice as fast as the sticky
  * regular expression that is the fastest way over a string (measured: 22 vs 40 ns for a string
  * value of this corpus), and the values are most of a line. `s` is the same bytes as latin1 text
- * (same offsets), for the few places a string is needed (key names, number round trips).
+ * (same offsets), for the few places a string is needed (key names, numbers, key order: the
+ * helpers shared with fast-line.ts read it).
  * test/unit/scan/fast-line.test.ts checks both readers agree, line for line, on awkward lines.
  */
 import {
   CANONICAL_PREFIX,
+  canonicalUEscape,
   F_ACTION,
   F_PAYLOAD,
   F_SEQ,
+  keyLess,
   MAX_DEPTH,
   type ReferenceLine,
+  scanNumber,
   skipValue,
   topKey,
 } from './fast-line.ts';
@@ -46,64 +50,9 @@ function scanString(b: Uint8Array, p: number, end: number): number {
     }
     // \u00XX is canonical only for control characters without a short form, in lowercase hex.
     if (n !== 0x75 || b[p + 2] !== 0x30 || b[p + 3] !== 0x30) return -1;
-    const h = b[p + 4]!;
-    const l = b[p + 5]!;
-    if (h !== 0x30 && h !== 0x31) return -1;
-    const lv = l >= 0x30 && l <= 0x39 ? l - 0x30 : l >= 0x61 && l <= 0x66 ? l - 0x57 : -1;
-    if (lv < 0) return -1;
-    const code = (h - 0x30) * 16 + lv;
-    if (code === 8 || code === 9 || code === 10 || code === 12 || code === 13) return -1;
+    if (!canonicalUEscape(b[p + 4]!, b[p + 5]!)) return -1;
     p += 6;
   }
-}
-
-/** End of the canonical JSON number at p, or -1. `intOnly`: a plain integer of at most 15 digits. */
-function scanNumber(b: Uint8Array, s: string, p: number, end: number, intOnly: boolean): number {
-  const start = p;
-  if (b[p] === 0x2d) p++;
-  const first = b[p]!;
-  if (first === 0x30) p++;
-  else if (first >= 0x31 && first <= 0x39) {
-    p++;
-    for (let c = b[p]!; c >= 0x30 && c <= 0x39; c = b[++p]!);
-  } else return -1;
-  let c = b[p]!;
-  if (c !== 0x2e && c !== 0x65 && c !== 0x45) {
-    const digits = p - start - (b[start] === 0x2d ? 1 : 0);
-    // -0 parses to -0, which prints as 0; 16+ digits may not survive the round trip.
-    if (digits <= 15 && !(digits === 1 && first === 0x30 && p - start === 2)) return p;
-    if (intOnly) return -1;
-  } else if (intOnly) return -1;
-  if (c === 0x2e) {
-    p++;
-    c = b[p]!;
-    if (!(c >= 0x30 && c <= 0x39)) return -1;
-    for (; c >= 0x30 && c <= 0x39; c = b[++p]!);
-  }
-  if (c === 0x65 || c === 0x45) {
-    p++;
-    c = b[p]!;
-    if (c === 0x2b || c === 0x2d) c = b[++p]!;
-    if (!(c >= 0x30 && c <= 0x39)) return -1;
-    for (; c >= 0x30 && c <= 0x39; c = b[++p]!);
-  }
-  if (p > end) return -1;
-  // The text is a JSON number: it is canonical iff ECMAScript prints its value the same way.
-  const text = s.slice(start, p);
-  return String(Number(text)) === text ? p : -1;
-}
-
-/** a < b for raw ASCII key texts without escapes (byte order is UTF-16 order for ASCII). */
-function keyLess(b: Uint8Array, as: number, ae: number, bs: number, be: number): boolean {
-  const la = ae - as;
-  const lb = be - bs;
-  const n = la < lb ? la : lb;
-  for (let i = 0; i < n; i++) {
-    const x = b[as + i]!;
-    const y = b[bs + i]!;
-    if (x !== y) return x < y;
-  }
-  return la < lb;
 }
 
 /** End of the canonical JSON value at p, or -1. */
@@ -124,7 +73,7 @@ function scanValue(b: Uint8Array, s: string, p: number, end: number, depth: numb
       const ke = scanString(b, p, end);
       if (ke < 0 || st.escaped) return -1; // keys with escapes: compare decoded values on the slow path
       st.escaped = before;
-      if (prevStart >= 0 && !keyLess(b, prevStart, prevEnd, ks, ke - 1)) return -1;
+      if (prevStart >= 0 && !keyLess(s, prevStart, prevEnd, ks, ke - 1)) return -1;
       prevStart = ks;
       prevEnd = ke - 1;
       if (b[ke] !== 0x3a) return -1;
@@ -153,7 +102,7 @@ function scanValue(b: Uint8Array, s: string, p: number, end: number, depth: numb
   if (c === 0x66)
     return b[p + 1] === 0x61 && b[p + 2] === 0x6c && b[p + 3] === 0x73 && b[p + 4] === 0x65 ? p + 5 : -1;
   if (c === 0x6e) return b[p + 1] === 0x75 && b[p + 2] === 0x6c && b[p + 3] === 0x6c ? p + 4 : -1;
-  if (c === 0x2d || (c !== undefined && c >= 0x30 && c <= 0x39)) return scanNumber(b, s, p, end, false);
+  if (c === 0x2d || (c !== undefined && c >= 0x30 && c <= 0x39)) return scanNumber(s, p, end, false);
   return -1;
 }
 
@@ -199,7 +148,7 @@ export function parseReferenceBytes(
         loose = true;
       }
     } else if (f === F_SEQ) {
-      ve = scanNumber(b, s, vs, end, true);
+      ve = scanNumber(s, vs, end, true);
     } else {
       if (b[vs] !== 0x22) return false;
       st.escaped = false;

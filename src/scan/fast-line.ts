@@ -36,6 +36,18 @@ const st = { escaped: false };
  * twice as fast as a charCodeAt loop (measured: 1.0 vs 2.5 ns a character).
  */
 const PLAIN = /[^"\\\x00-\x1f\ud800-\udfff]*/y;
+/**
+ * Whether \u00XX with these last two digits (character codes) is canonical: JCS writes \u00XX only
+ * for control characters without a short form (\b \t \n \f \r), in lowercase hex.
+ */
+export function canonicalUEscape(h: number, l: number): boolean {
+  if (h !== 0x30 && h !== 0x31) return false;
+  const lv = l >= 0x30 && l <= 0x39 ? l - 0x30 : l >= 0x61 && l <= 0x66 ? l - 0x57 : -1;
+  if (lv < 0) return false;
+  const code = (h - 0x30) * 16 + lv;
+  return code !== 8 && code !== 9 && code !== 10 && code !== 12 && code !== 13;
+}
+
 /** Closing position of the canonical string starting at p (a quote), or -1. Sets `escaped`. */
 function scanString(s: string, p: number, end: number): number {
   p++;
@@ -55,13 +67,7 @@ function scanString(s: string, p: number, end: number): number {
       }
       // \u00XX is canonical only for control characters without a short form, in lowercase hex.
       if (n !== 0x75 || s.charCodeAt(p + 2) !== 0x30 || s.charCodeAt(p + 3) !== 0x30) return -1;
-      const h = s.charCodeAt(p + 4);
-      const l = s.charCodeAt(p + 5);
-      if (h !== 0x30 && h !== 0x31) return -1;
-      const lv = l >= 0x30 && l <= 0x39 ? l - 0x30 : l >= 0x61 && l <= 0x66 ? l - 0x57 : -1;
-      if (lv < 0) return -1;
-      const code = (h - 0x30) * 16 + lv;
-      if (code === 8 || code === 9 || code === 10 || code === 12 || code === 13) return -1;
+      if (!canonicalUEscape(s.charCodeAt(p + 4), s.charCodeAt(p + 5))) return -1;
       p += 6;
       continue;
     }
@@ -74,8 +80,11 @@ function scanString(s: string, p: number, end: number): number {
   }
 }
 
-/** End of the canonical JSON number at p, or -1. `intOnly`: a plain integer of at most 15 digits. */
-function scanNumber(s: string, p: number, end: number, intOnly: boolean): number {
+/**
+ * End of the canonical JSON number at p, or -1. `intOnly`: a plain integer of at most 15 digits.
+ * (fast-bytes.ts calls it on the latin1 text of its bytes: a number is ASCII.)
+ */
+export function scanNumber(s: string, p: number, end: number, intOnly: boolean): number {
   const start = p;
   if (s.charCodeAt(p) === 0x2d) p++;
   const first = s.charCodeAt(p);
@@ -111,7 +120,7 @@ function scanNumber(s: string, p: number, end: number, intOnly: boolean): number
 }
 
 /** a < b for raw key texts without escapes, by UTF-16 code units: the order of JCS (RFC 8785 3.2.3). */
-function keyLess(s: string, as: number, ae: number, bs: number, be: number): boolean {
+export function keyLess(s: string, as: number, ae: number, bs: number, be: number): boolean {
   const la = ae - as;
   const lb = be - bs;
   const n = Math.min(la, lb);

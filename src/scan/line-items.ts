@@ -9,7 +9,6 @@
  */
 
 import * as buffer from 'node:buffer';
-import * as crypto from 'node:crypto';
 import { parseReferenceBytes } from './fast-bytes.ts';
 import { jcsFast } from './fast-jcs.ts';
 import {
@@ -27,7 +26,7 @@ import {
   type ReferenceLine,
 } from './fast-line.ts';
 import { jsonbTextToJcs } from './jsonb-jcs.ts';
-import { makeHasher } from './recipe.ts';
+import { makeHasher, makeInPlaceHasher } from './recipe.ts';
 import { jsonTextIssue, StoredJson } from './strict-json.ts';
 import type { HashedBatch, LogEntry, SourceItem } from './types.ts';
 
@@ -74,47 +73,19 @@ class CanonicalEntry implements LogEntry {
   }
 }
 
-/** Byte -> its hex digit value, -1 for a byte that is not a hex digit. */
-const HEX_VALUE = (() => {
-  const t = new Int16Array(256).fill(-1);
-  for (let i = 0; i < 10; i++) t[0x30 + i] = i;
-  for (let i = 0; i < 6; i++) {
-    t[0x61 + i] = 10 + i;
-    t[0x41 + i] = 10 + i;
-  }
-  return t;
-})();
-
-// crypto.hash() (Node >= 20.12): a one-shot digest over a view, no Hash object.
-const oneShot = (crypto as { hash?: (alg: string, data: Uint8Array, enc: 'hex') => string }).hash;
+const sha256InPlace = makeInPlaceHasher('sha256');
 
 /**
  * The reference hash of a canonical line whose prefix is its body, computed over the line's own
- * bytes: the 32 bytes of prev_hash are written over the 32 bytes before the line (a line already
- * read) and `}` over the comma that ends the body, then one digest of that span. Undefined when it
- * cannot be done so (the line starts too near its buffer's start, prev_hash is not 64 hex
- * characters): the caller hashes through its scratch buffer.
+ * bytes (recipe.ts makeInPlaceHasher): prev_hash over the 32 bytes before the line (a line already
+ * read) and `}` over the comma that ends the body. Undefined when prev_hash is not 64 characters or
+ * it cannot be done so: the caller hashes through its scratch buffer.
  */
 function hashInPlace(bytes: Uint8Array, ls: number, ref: ReferenceLine): string | undefined {
-  if (oneShot === undefined || ls < 32) return undefined;
   const at = ref.at;
   const ps = at[F_PREV_HASH * 2]! + 1;
   if (at[F_PREV_HASH * 2 + 1]! - ps !== 65) return undefined;
-  // The 32 bytes before ls belong to lines already read: writing them before knowing that every
-  // digit is hex is harmless (a non-hex digit returns undefined, and the caller hashes otherwise).
-  let o = ls - 32;
-  for (let k = ps, end = ps + 64; k < end; k += 2) {
-    const v = (HEX_VALUE[bytes[k]!]! << 4) | HEX_VALUE[bytes[k + 1]!]!;
-    if (v < 0) return undefined;
-    bytes[o++] = v;
-  }
-  const bodyEnd = at[F_TS * 2 + 1]!;
-  bytes[bodyEnd] = 0x7d;
-  return oneShot(
-    'sha256',
-    new Uint8Array(bytes.buffer, bytes.byteOffset + ls - 32, bodyEnd + 1 - ls + 32),
-    'hex',
-  );
+  return sha256InPlace(bytes, ps, ls, at[F_TS * 2 + 1]! + 1, 0x7d);
 }
 
 /**

@@ -7,7 +7,7 @@
  * range r - 1 as joined); a guessed one that differs makes the range be verified again from the
  * true state (rare: a fork or long damage right before the cut). Then its findings are emitted
  * (line numbers shifted by the lines before the range), its ledger and checkpoint events replayed
- * into the real checks, its fingerprints added to the duplicate table, and its end state becomes
+ * into the real checks, its sorted fingerprints merged with the runs before it (the duplicate check), and its end state becomes
  * the true state for the next range. After the last range, the chain check holds that state and
  * the scan's finish() calls run as on one thread.
  */
@@ -91,7 +91,7 @@ function withoutFork(s: ChainState): ChainState {
 export interface MergeChecks {
   emit: Emit;
   chain: ChainCheck;
-  duplicate: Check & { observeFingerprint(a: number, b: number): void };
+  duplicate: Check & { observeRun(pairs: Uint32Array): void };
   ledger?: Check;
   checkpoint?: CheckpointCheck;
 }
@@ -161,8 +161,7 @@ export class RangeMerger {
         checkpoint?.observe(item as unknown as SourceItem);
       }
     }
-    const fp = s.fingerprints;
-    for (let i = 0; i < fp.length; i += 2) duplicate.observeFingerprint(fp[i]!, fp[i + 1]!);
+    duplicate.observeRun(s.fingerprints);
     if (s.maxSeq !== undefined) checkpoint?.noteSeq(s.maxSeq);
     this.entries += s.entries;
     this.unreadable += s.unreadable;

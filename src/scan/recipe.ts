@@ -30,11 +30,11 @@ export interface HashRecipe {
   readonly needsStored?: boolean;
 }
 
-type Algorithm = 'sha256' | 'sha384' | 'sha512';
+export type Algorithm = 'sha256' | 'sha384' | 'sha512';
 const DIGEST_HEX: Record<Algorithm, number> = { sha256: 64, sha384: 96, sha512: 128 };
 
 // crypto.hash() (Node >= 20.12) is a one-shot digest, noticeably cheaper than createHash() per entry.
-const oneShot = (crypto as { hash?: (alg: string, data: Buffer, enc: 'hex') => string }).hash;
+const oneShot = (crypto as { hash?: (alg: string, data: Uint8Array, enc: 'hex') => string }).hash;
 
 /** Hashes bytes(prevHex) || utf8(body) through one reusable scratch buffer. */
 export function makeHasher(algorithm: Algorithm): (prevHex: string, body: string) => string {
@@ -50,6 +50,46 @@ export function makeHasher(algorithm: Algorithm): (prevHex: string, body: string
     if (scratch.write(prevHex, 0, 'hex') !== p) return slow(prevHex, body);
     const n = scratch.write(body, p, 'utf8');
     return oneShot(algorithm, scratch.subarray(0, p + n), 'hex');
+  };
+}
+
+/** Byte -> its hex digit value, -1 for a byte that is not a hex digit. */
+const HEX_VALUE = (() => {
+  const t = new Int16Array(256).fill(-1);
+  for (let i = 0; i < 10; i++) t[0x30 + i] = i;
+  for (let i = 0; i < 6; i++) {
+    t[0x61 + i] = 10 + i;
+    t[0x41 + i] = 10 + i;
+  }
+  return t;
+})();
+
+/**
+ * makeHasher's in-place form, for a body read from a buffer whose bytes before it may be
+ * overwritten (lines already read): the prev hash, hex digits at bytes[hexAt, hexAt + 2 * P), is
+ * written as its P bytes over bytes[start - P, start), the body's last byte (bytes[end - 1]) is set
+ * to `last`, and one digest is taken of bytes[start - P, end): no copy of the body. Undefined (and
+ * the last byte left alone) when it cannot be done so: no one-shot digest, fewer than P bytes
+ * before `start`, a non-hex digit (Buffer.from(hex) semantics are then the caller's slow path).
+ */
+export function makeInPlaceHasher(
+  algorithm: Algorithm,
+): (bytes: Uint8Array, hexAt: number, start: number, end: number, last: number) => string | undefined {
+  const p = DIGEST_HEX[algorithm] / 2;
+  return (bytes, hexAt, start, end, last) => {
+    if (oneShot === undefined || start < p) return undefined;
+    let o = start - p;
+    for (let k = hexAt, stop = hexAt + 2 * p; k < stop; k += 2) {
+      const v = (HEX_VALUE[bytes[k]!]! << 4) | HEX_VALUE[bytes[k + 1]!]!;
+      if (v < 0) return undefined;
+      bytes[o++] = v;
+    }
+    bytes[end - 1] = last;
+    return oneShot(
+      algorithm,
+      new Uint8Array(bytes.buffer, bytes.byteOffset + start - p, end - start + p),
+      'hex',
+    );
   };
 }
 

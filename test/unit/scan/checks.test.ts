@@ -1,7 +1,7 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createCheckpointCheck } from '../../../src/scan/checks/checkpoint.ts';
-import { createDuplicateCheck, FingerprintSet } from '../../../src/scan/checks/duplicate.ts';
+import { createDuplicateCheck, FingerprintSet, fingerprintTo } from '../../../src/scan/checks/duplicate.ts';
 import { buildLedger, createLedgerCheck } from '../../../src/scan/checks/ledger.ts';
 import { createPartialCheck } from '../../../src/scan/checks/partial.ts';
 import { jcs, payloadDigest } from '../../../src/scan/reference-chain.ts';
@@ -153,6 +153,85 @@ describe('duplicate check with a spill store (flat memory)', () => {
     } finally {
       spill.dispose();
     }
+  });
+});
+
+describe('duplicate check fed sorted runs (range summaries)', () => {
+  /** The (a, b) pairs of the items' ids, sorted by value as a range worker sends them, or not. */
+  function runOf(items: readonly SourceItem[], sorted = true): Uint32Array {
+    const out = new Uint32Array(items.length * 2);
+    items.forEach((it, i) => fingerprintTo(it.eventId ?? '', out, i * 2));
+    if (sorted) new BigUint64Array(out.buffer).sort();
+    return out;
+  }
+  /** Findings (eventId@seq, sorted) of the log cut into runs at `cuts`, some fed item by item. */
+  async function viaRuns(
+    log: LogEntry[],
+    cuts: number[],
+    opts: { spill?: boolean; maxSlots?: number; unsorted?: number[]; oneByOne?: number[] } = {},
+  ) {
+    const spill = opts.spill ? fileSpillStore() : undefined;
+    try {
+      const findings: string[] = [];
+      const check = createDuplicateCheck((f) => findings.push(`${f.eventId}@${f.seq}`), {
+        ...(spill ? { spill } : {}),
+        ...(opts.maxSlots ? { maxSlots: opts.maxSlots } : {}),
+      });
+      const bounds = [0, ...cuts, log.length];
+      for (let r = 0; r + 1 < bounds.length; r++) {
+        const part = log.slice(bounds[r], bounds[r + 1]);
+        if (opts.oneByOne?.includes(r)) for (const it of part) check.observe(it);
+        else check.observeRun(runOf(part, !opts.unsorted?.includes(r)));
+      }
+      await check.finish(async function* () {
+        yield log;
+      });
+      return { findings: findings.sort(), spilled: spill?.runs ?? 0 };
+    } finally {
+      spill?.dispose();
+    }
+  }
+  const damaged = () => {
+    const log = makeLog(3000);
+    const id = (i: number) => log[i]!.eventId;
+    log[2900] = { ...log[2900]!, eventId: id(3) }; // far apart: different runs
+    log[11] = { ...log[11]!, eventId: id(10) }; // adjacent: same run
+    log[1500] = { ...log[1500]!, eventId: id(1499) }; // across the cut at 1500
+    log[2000] = { ...log[2000]!, eventId: id(5) }; // a third copy of nothing: the second of id 5
+    return log;
+  };
+
+  it('finds what item-by-item observation finds: repeats inside a run, across runs, across a cut', async () => {
+    const log = damaged();
+    const want = (await runCheck((emit) => createDuplicateCheck(emit), log))
+      .map((f) => `${f.eventId}@${f.seq}`)
+      .sort();
+    expect(want).toHaveLength(4);
+    const cuts = [7, 700, 1500, 1501, 2222, 2950];
+    expect((await viaRuns(log, cuts)).findings).toEqual(want);
+    // runs in log order (version-1 summaries), and runs mixed with items seen one by one
+    expect((await viaRuns(log, cuts, { unsorted: [0, 2, 5] })).findings).toEqual(want);
+    expect((await viaRuns(log, cuts, { oneByOne: [1, 4] })).findings).toEqual(want);
+    // a clean log: nothing
+    expect((await viaRuns(makeLog(3000), cuts)).findings).toEqual([]);
+  });
+
+  it('with a spill store, runs go to it when they hold more than the table would (memory stays flat)', async () => {
+    const log = damaged();
+    const want = (await runCheck((emit) => createDuplicateCheck(emit), log))
+      .map((f) => `${f.eventId}@${f.seq}`)
+      .sort();
+    const cuts = Array.from({ length: 29 }, (_, i) => (i + 1) * 100 + (i % 3));
+    const r = await viaRuns(log, cuts, { spill: true, maxSlots: 256 });
+    expect(r.spilled).toBeGreaterThan(5);
+    expect(r.findings).toEqual(want);
+    const mixed = await viaRuns(log, cuts, {
+      spill: true,
+      maxSlots: 256,
+      oneByOne: [3, 15, 29],
+      unsorted: [4],
+    });
+    expect(mixed.findings).toEqual(want);
   });
 });
 
