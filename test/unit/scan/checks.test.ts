@@ -160,7 +160,7 @@ describe('duplicate check fed sorted runs (range summaries)', () => {
   /** The (a, b) pairs of the items' ids, sorted by value as a range worker sends them, or not. */
   function runOf(items: readonly SourceItem[], sorted = true): Uint32Array {
     const out = new Uint32Array(items.length * 2);
-    items.forEach((it, i) => fingerprintTo(it.eventId ?? '', out, i * 2));
+    for (let i = 0; i < items.length; i++) fingerprintTo(items[i]!.eventId ?? '', out, i * 2);
     if (sorted) new BigUint64Array(out.buffer).sort();
     return out;
   }
