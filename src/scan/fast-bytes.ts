@@ -21,7 +21,7 @@ import {
   type ReferenceLine,
   scanNumber,
   skipValue,
-  topKey,
+  TOP_KEYS,
 } from './fast-line.ts';
 
 /** 1 for the bytes a canonical string cannot hold as they are: quote, backslash, controls, non-ASCII. */
@@ -32,6 +32,14 @@ const SPECIAL = (() => {
 })();
 
 const st = { escaped: false };
+
+/** The top-level keys' bytes and fields by key length (each length is one key's: topKey). */
+const KEYS: (Uint8Array | undefined)[] = [];
+const KEY_FIELD: number[] = [];
+for (const [key, f] of Object.entries(TOP_KEYS)) {
+  KEYS[key.length] = Buffer.from(key, 'latin1');
+  KEY_FIELD[key.length] = f;
+}
 
 /** Closing position of the canonical ASCII string starting at p (a quote), or -1. Sets `escaped`. */
 function scanString(b: Uint8Array, p: number, end: number): number {
@@ -53,6 +61,14 @@ function scanString(b: Uint8Array, p: number, end: number): number {
     if (!canonicalUEscape(b[p + 4]!, b[p + 5]!)) return -1;
     p += 6;
   }
+}
+
+/** topKey (fast-line.ts) over bytes: the F_* field whose key is b[ks, ke), or -1. */
+function topKeyOf(b: Uint8Array, ks: number, ke: number): number {
+  const k = KEYS[ke - ks];
+  if (k === undefined) return -1;
+  for (let i = 1; i < k.length; i++) if (b[ks + i] !== k[i]) return -1;
+  return b[ks] === k[0] ? KEY_FIELD[ke - ks]! : -1;
 }
 
 /** End of the canonical JSON value at p, or -1. */
@@ -131,9 +147,10 @@ export function parseReferenceBytes(
   for (;;) {
     if (b[p] !== 0x22) return false;
     const ks = p + 1;
-    const ke = s.indexOf('"', ks);
-    if (ke < 0 || ke >= end) return false;
-    const f = topKey(s, ks, ke);
+    let ke = ks;
+    while (ke < end && b[ke] !== 0x22) ke++;
+    if (ke >= end) return false;
+    const f = topKeyOf(b, ks, ke);
     if (f < 0 || seen & (1 << f)) return false;
     seen |= 1 << f;
     if (inOrder && order < 6 && CANONICAL_PREFIX[order] !== f) inOrder = false;

@@ -22,6 +22,24 @@ export const F_PAYLOAD = 5;
 export const F_PREV_HASH = 6;
 export const F_HASH = 7;
 
+/** The top-level keys and their fields; each has a length of its own (topKey looks up by length). */
+export const TOP_KEYS: Readonly<Record<string, number>> = {
+  ts: F_TS,
+  seq: F_SEQ,
+  hash: F_HASH,
+  actor: F_ACTOR,
+  action: F_ACTION,
+  payload: F_PAYLOAD,
+  event_id: F_EVENT_ID,
+  prev_hash: F_PREV_HASH,
+};
+const TOP_KEY_TEXT: (string | undefined)[] = [];
+const TOP_KEY_FIELD: number[] = [];
+for (const [key, f] of Object.entries(TOP_KEYS)) {
+  TOP_KEY_TEXT[key.length] = key;
+  TOP_KEY_FIELD[key.length] = f;
+}
+
 export const MAX_DEPTH = 64;
 
 /** Order of the first six keys when a line starts with its canonical body. */
@@ -226,26 +244,8 @@ export function skipValue(s: string, p: number, end: number): number {
 }
 
 export function topKey(s: string, ks: number, ke: number): number {
-  switch (ke - ks) {
-    case 2:
-      return s.startsWith('ts', ks) ? F_TS : -1;
-    case 3:
-      return s.startsWith('seq', ks) ? F_SEQ : -1;
-    case 4:
-      return s.startsWith('hash', ks) ? F_HASH : -1;
-    case 5:
-      return s.startsWith('actor', ks) ? F_ACTOR : -1;
-    case 6:
-      return s.startsWith('action', ks) ? F_ACTION : -1;
-    case 7:
-      return s.startsWith('payload', ks) ? F_PAYLOAD : -1;
-    case 8:
-      return s.startsWith('event_id', ks) ? F_EVENT_ID : -1;
-    case 9:
-      return s.startsWith('prev_hash', ks) ? F_PREV_HASH : -1;
-    default:
-      return -1;
-  }
+  const k = TOP_KEY_TEXT[ke - ks];
+  return k !== undefined && s.startsWith(k, ks) ? TOP_KEY_FIELD[ke - ks]! : -1;
 }
 
 /** What parseReferenceLine() found; reused from line to line. */
