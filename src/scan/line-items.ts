@@ -47,10 +47,12 @@ export interface LineItemOptions {
 }
 
 /**
- * An entry of a canonical line whose payload is parsed on first read. `payload` is a getter on the
- * prototype: a copy (structured clone, JSON) carries canonicalPayload and no payload.
+ * An entry whose payload is kept as canonical text (a canonical line's, a PostgreSQL row's jsonb
+ * made canonical) and parsed on first read, from `payloadText` when given (the stored text: jsonb's
+ * own, whose key order a parse keeps) else from the canonical text. `payload` is a getter on the
+ * prototype: a copy (structured clone, JSON, a spread) carries canonicalPayload and no payload.
  */
-class CanonicalEntry implements LogEntry {
+export class CanonicalEntry implements LogEntry {
   private parsed: unknown;
   private done = false;
   constructor(
@@ -62,11 +64,12 @@ class CanonicalEntry implements LogEntry {
     readonly canonicalPayload: string,
     readonly prevHash: string,
     readonly hash: string,
-    readonly line: number,
+    readonly line?: number,
+    private readonly payloadText?: string,
   ) {}
   get payload(): unknown {
     if (!this.done) {
-      this.parsed = JSON.parse(this.canonicalPayload);
+      this.parsed = JSON.parse(this.payloadText ?? this.canonicalPayload);
       this.done = true;
     }
     return this.parsed;
@@ -89,9 +92,10 @@ function hashInPlace(bytes: Uint8Array, ls: number, ref: ReferenceLine): string 
 }
 
 /**
- * The item is a canonical line's entry (lazyPayload) with every required field non-empty: the
- * partial check would find nothing in it but a payload digest (CanonicalEntry has no textIssue: a
- * line that is not I-JSON never takes the fast path).
+ * The item is a CanonicalEntry (a canonical line's with lazyPayload, a jsonb row's) with every
+ * required field non-empty: the partial check would find nothing in it but a payload digest
+ * (CanonicalEntry has no textIssue: a line that is not I-JSON never takes the fast path, and a
+ * jsonb payload is canonical only where jsonb-jcs.ts is sure of it).
  */
 export function filledCanonical(item: SourceItem): boolean {
   if (!(item instanceof CanonicalEntry)) return false;

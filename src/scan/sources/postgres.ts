@@ -12,6 +12,7 @@ import { EnvironmentError, UsageError } from '../../errors.ts';
 import { redactUrl } from '../../redact-url.ts';
 import type { EntryMapping } from '../../scenario/schema.ts';
 import { jsonbTextToJcs } from '../jsonb-jcs.ts';
+import { CanonicalEntry } from '../line-items.ts';
 import { makeHasher } from '../recipe.ts';
 import { pgReferenceTs } from '../reference-chain.ts';
 import { jsonTextIssue } from '../strict-json.ts';
@@ -254,34 +255,6 @@ function rowToItem(row: (string | null)[], ctx: RowContext): SourceItem {
   return e;
 }
 
-/**
- * An entry of a row whose jsonb payload was made canonical as text: `payload` is parsed from the
- * stored text on first read (no check reads it when the hash is given). A getter on the prototype:
- * a spread copy carries no payload (canaries.ts clones with the payload read).
- */
-class JsonbEntry implements LogEntry {
-  private parsed: unknown;
-  private done = false;
-  constructor(
-    readonly seq: number,
-    readonly eventId: string,
-    readonly ts: string,
-    readonly actor: string,
-    readonly action: string,
-    readonly canonicalPayload: string,
-    private readonly payloadText: string,
-    readonly prevHash: string,
-    readonly hash: string,
-  ) {}
-  get payload(): unknown {
-    if (!this.done) {
-      this.parsed = JSON.parse(this.payloadText);
-      this.done = true;
-    }
-    return this.parsed;
-  }
-}
-
 /** Column types whose text does not depend on TimeZone or DateStyle. */
 const SESSION_NEUTRAL_TYPES = new Set([
   'text',
@@ -358,16 +331,17 @@ export function readRow(
       const canonical = jsonbTextToJcs(payloadText);
       if (canonical !== undefined) {
         const prevHash = prevHashText ?? '';
-        const e = new JsonbEntry(
+        const e = new CanonicalEntry(
           seq,
           eventId,
           ts,
           actor,
           action,
           canonical,
-          payloadText,
           prevHash,
           hashText ?? '',
+          undefined,
+          payloadText,
         );
         out.items.push(e);
         out.hashes!.push(

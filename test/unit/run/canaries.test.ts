@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom, uniform } from '../../../src/random.ts';
 import { CANARY_NAMES, runCanaries } from '../../../src/run/canaries.ts';
 import { referenceEntries } from '../../../src/scan/generate.ts';
+import { CanonicalEntry } from '../../../src/scan/line-items.ts';
 import { referenceRecipe } from '../../../src/scan/recipe.ts';
 import { scanEntries } from '../../../src/scan/scan.ts';
 import type { LogEntry } from '../../../src/scan/types.ts';
@@ -32,25 +33,10 @@ describe('canaries', () => {
     }
   });
 
-  it('catches every canary in entries that keep their payload as canonical text behind a getter (the Postgres source)', async () => {
-    class TextPayloadEntry {
-      constructor(
-        readonly seq: number,
-        readonly eventId: string,
-        readonly ts: string,
-        readonly actor: string,
-        readonly action: string,
-        readonly canonicalPayload: string,
-        readonly prevHash: string,
-        readonly hash: string,
-      ) {}
-      get payload(): unknown {
-        return JSON.parse(this.canonicalPayload);
-      }
-    }
+  it('catches every canary in entries that keep their payload as canonical text behind a getter (the JSONL fast path and the Postgres source: CanonicalEntry)', async () => {
     const lazy = log.map(
       (e) =>
-        new TextPayloadEntry(
+        new CanonicalEntry(
           e.seq,
           e.eventId,
           e.ts,
@@ -59,8 +45,10 @@ describe('canaries', () => {
           JSON.stringify(e.payload),
           e.prevHash,
           e.hash,
+          undefined,
+          JSON.stringify(e.payload, null, 1),
         ),
-    ) as LogEntry[];
+    );
     const { results, skipped } = await runCanaries(lazy, realChecks, { pick: () => 17, rechain });
     expect(skipped).toBeUndefined();
     for (const r of results) expect(r, r.name).toMatchObject({ caught: true });
