@@ -6,31 +6,24 @@
  * checkpoints, ranges cut inside a gap, a fork and a swapped pair, start states guessed right and
  * wrong. Tables whose seq does not order the rows (no unique index, a NULL) are not cut.
  */
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { referenceEntries, rehash, toJsonLine } from '../../src/scan/generate.ts';
 import { type ScanResult, scanLog } from '../../src/scan/scan.ts';
 import { seqCuts, seqRangeStats } from '../../src/scan/sources/pg-ranges.ts';
 import { type PostgresSourceOptions, postgresSource } from '../../src/scan/sources/postgres.ts';
 import type { LogEntry, LogSource } from '../../src/scan/types.ts';
-import { PostgresServer } from '../../src/stack/local/postgres.ts';
 import { checkpointsFor, historyFor } from '../helpers/damaged-log.ts';
+import { insertEntries, usePostgres } from '../helpers/pg-table.ts';
 import { trickyPayloadTexts } from '../unit/scan/corpus.ts';
 
 const N = 8200; // checkpointsFor() names lines 100, 3001 and 8000
-let server: PostgresServer;
+const db = usePostgres();
 let client: pg.Client;
 let url: string;
-
-beforeAll(async () => {
-  server = await PostgresServer.create();
-  url = server.url();
-  client = new pg.Client({ connectionString: url });
-  await client.connect();
-});
-afterAll(async () => {
-  await client?.end();
-  await server?.dispose();
+beforeAll(() => {
+  client = db.client;
+  url = db.url;
 });
 
 /** A valid chain of N entries, every 7th payload from the tricky corpus (jsonb reorders and renormalizes them). */
@@ -50,19 +43,7 @@ async function load(name: string, entries: LogEntry[], seqIndex: 'primary key' |
   await client.query(`DROP TABLE IF EXISTS ${name}`);
   await client.query(`CREATE TABLE ${name} (seq bigint ${seqIndex === 'none' ? '' : seqIndex}, event_id text,
     ts timestamptz, actor text, action text, payload jsonb, prev_hash text, hash text)`);
-  await client.query(
-    `INSERT INTO ${name} SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::jsonb[], $7::text[], $8::text[])`,
-    [
-      entries.map((e) => e.seq),
-      entries.map((e) => e.eventId),
-      entries.map((e) => e.ts),
-      entries.map((e) => e.actor),
-      entries.map((e) => e.action),
-      entries.map((e) => JSON.stringify(e.payload)),
-      entries.map((e) => e.prevHash),
-      entries.map((e) => e.hash),
-    ],
-  );
+  await insertEntries(client, name, entries);
   await client.query(`ANALYZE ${name}`);
 }
 

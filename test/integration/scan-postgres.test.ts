@@ -12,6 +12,7 @@ import { postgresSource } from '../../src/scan/sources/postgres.ts';
 import type { LogEntry, LogSource, SourceItem } from '../../src/scan/types.ts';
 import { PostgresServer } from '../../src/stack/local/postgres.ts';
 import { runCli } from '../helpers/cli.ts';
+import { insertEntries } from '../helpers/pg-table.ts';
 
 const N = 3000;
 let server: PostgresServer;
@@ -36,19 +37,7 @@ async function createReferenceTable(name: string, entries: LogEntry[]) {
   await client.query(`CREATE TABLE ${name} (seq bigint primary key, event_id text unique not null,
     ts timestamptz not null, actor text not null, action text not null, payload jsonb not null,
     prev_hash text not null, hash text not null)`);
-  await client.query(
-    `INSERT INTO ${name} SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::jsonb[], $7::text[], $8::text[])`,
-    [
-      entries.map((e) => e.seq),
-      entries.map((e) => e.eventId),
-      entries.map((e) => e.ts),
-      entries.map((e) => e.actor),
-      entries.map((e) => e.action),
-      entries.map((e) => JSON.stringify(e.payload)),
-      entries.map((e) => e.prevHash),
-      entries.map((e) => e.hash),
-    ],
-  );
+  await insertEntries(client, name, entries);
 }
 
 async function all(source: LogSource): Promise<SourceItem[]> {
