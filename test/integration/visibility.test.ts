@@ -64,9 +64,13 @@ describe('visibility lag (local runtime)', () => {
     expect(r.scan?.counts?.missing).toBe(0);
     const v = r.visibility;
     expect(v).toBeDefined();
-    // The flaw's default delay is 1 s: every followed event is proven late (limit 500 ms).
+    // The flaw's default delay is 1 s: every followed event is read late (limit 500 ms), and late
+    // events are proven so by a read that missed them. How many are proven depends on how soon the
+    // reader's first read comes: on a loaded machine (CI runs test files side by side) it can come
+    // after the second, and then proves nothing either way (proven 0: p50 was 0 in such runs).
     expect(v?.fates.seen).toBe(v?.followed);
-    expect(v?.proven.p50).toBeGreaterThan(500);
+    expect(v?.lag.p50).toBeGreaterThan(500);
+    expect(v?.proven.max).toBeGreaterThan(500);
     expect(r.scan?.counts?.delayed).toBeGreaterThan(0);
     expect(r.thresholds.find((t) => t.name === 'delayed')?.pass).toBe(false);
     const f = r.findings.find((x) => x.kind === 'delayed');
