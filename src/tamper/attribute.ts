@@ -7,7 +7,10 @@
 import { type Finding, SEVERITY } from '../scan/types.ts';
 import type { TamperRecord } from './probes.ts';
 
-const EXPLAINABLE = new Set(['broken-chain', 'partial', 'missing', 'duplicate', 'unexpected']);
+// rollback: a signed checkpoint had observed the row the probe changed or removed (the checkpoint
+// check noticed the probe; found in the detection matrix: a checkpoint polled while the head was
+// seq 7, which the db-downtime scenario's delete probe removes, failed the correct service).
+const EXPLAINABLE = new Set(['broken-chain', 'partial', 'missing', 'duplicate', 'unexpected', 'rollback']);
 
 export function attributeTamper(
   probes: TamperRecord[],

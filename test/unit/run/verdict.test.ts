@@ -139,6 +139,25 @@ describe('attributeTamper', () => {
     expect(findings.map((f) => f.kind)).toEqual(['tamper-detected']);
   });
 
+  it('a rollback at a row the probe changed or removed is the probe noticed (a checkpoint had seen it); elsewhere it stays', () => {
+    const probes = [
+      rec({ changed: [], removed: [7], added: [], eventIds: ['e7'] }),
+      rec({ changed: [5], removed: [], added: [], eventIds: ['e5'] }),
+    ];
+    const { findings } = attributeTamper(probes, [
+      finding('rollback', 5),
+      finding('rollback', 7),
+      finding('broken-chain', 8),
+      finding('rollback', 40),
+    ]);
+    expect(findings.map((f) => [f.kind, f.seq])).toEqual([
+      ['rollback', 40],
+      ['tamper-detected', 7],
+      ['tamper-detected', 5],
+    ]);
+    expect(probes.map((p) => p.detection)).toEqual(['detected', 'detected']);
+  });
+
   it('an unnoticed change is tamper-undetected', () => {
     const probes = [rec({ changed: [3], removed: [], added: [], eventIds: [] })];
     const { findings } = attributeTamper(probes, []);
