@@ -242,10 +242,8 @@ export function createDuplicateCheck(
   opts: DuplicateCheckOptions = {},
 ): Check & {
   readonly fingerprints: FingerprintSet;
-  /** observe() for an id known only by its fingerprint (computed elsewhere: a range worker). */
-  observeFingerprint(a: number, b: number): void;
   /**
-   * observeFingerprint() for each (a, b) pair of `pairs`, in any order: a range's fingerprints,
+   * observe() for each id of a range known only by its (a, b) fingerprint pair, in any order: a range's fingerprints,
    * sorted by its worker, kept as a sorted run and merged with the runs before it while the workers
    * go on (no table insert, whose cache misses cost the main thread ~0.4 us an id).
    */
@@ -270,11 +268,13 @@ export function createDuplicateCheck(
   /** Sorted runs from observeRun, each at least twice the size of the next (merged as they come). */
   let runs: Uint32Array[] = [];
   let runIds = 0;
+  /** Merges the two smallest (last) runs into one. */
+  const mergeTop = () => {
+    const y = runs.pop()!;
+    runs.push(mergePairs(runs.pop()!, y, repeat));
+  };
   const mergeRuns = (): Uint32Array | undefined => {
-    while (runs.length > 1) {
-      const y = runs.pop()!;
-      runs.push(mergePairs(runs.pop()!, y, repeat));
-    }
+    while (runs.length > 1) mergeTop();
     return runs[0];
   };
   return {
@@ -286,10 +286,6 @@ export function createDuplicateCheck(
       room();
       if (!fingerprints.addString(id)) suspects.add(id);
     },
-    observeFingerprint(a: number, b: number) {
-      room();
-      if (!fingerprints.add(a, b)) suspectPairs.add((BigInt(b) << 32n) | BigInt(a));
-    },
     observeRun(pairs: Uint32Array) {
       if (pairs.length === 0) return;
       const run = sortedPairs(pairs);
@@ -297,10 +293,8 @@ export function createDuplicateCheck(
         if (run[i] === run[i - 2] && run[i + 1] === run[i - 1]) repeat(run[i]!, run[i + 1]!);
       runs.push(run);
       runIds += run.length / 2;
-      while (runs.length > 1 && runs[runs.length - 2]!.length <= 2 * runs[runs.length - 1]!.length) {
-        const y = runs.pop()!;
-        runs.push(mergePairs(runs.pop()!, y, repeat));
-      }
+      while (runs.length > 1 && runs[runs.length - 2]!.length <= 2 * runs[runs.length - 1]!.length)
+        mergeTop();
       // Memory stays flat with a spill store: the runs go to it as one run, as a full table does.
       if (spill && runIds >= threshold) {
         const all = mergeRuns()!;
