@@ -16,6 +16,7 @@ import type {
   CheckpointSet,
   Finding,
   FindingKind,
+  HashedBatch,
   LedgerOp,
   LogEntry,
   LogSource,
@@ -113,15 +114,23 @@ function sampling(source: LogSource, n: number, save?: LogWriter): { source: Log
       }
     };
   }
-  if (source.referenceHashedBatches) {
-    const hashed = source.referenceHashedBatches.bind(source);
-    wrapped.referenceHashedBatches = async function* (signal?: AbortSignal) {
+  const hashedBatches = (hashed: (signal?: AbortSignal) => AsyncIterable<HashedBatch>) =>
+    async function* (signal?: AbortSignal) {
       sample.length = 0;
       for await (const batch of hashed(signal)) {
         if (sample.length < n) for (const item of batch.items) keep(item);
         await save?.write(batch.items);
         yield batch;
       }
+    };
+  if (source.referenceHashedBatches)
+    wrapped.referenceHashedBatches = hashedBatches(source.referenceHashedBatches.bind(source));
+  // scan.source.verify: database (sources/pg-verify.ts): the same recipe object, so scanLog uses it.
+  if (source.serverHashed) {
+    const { recipe, batches } = source.serverHashed;
+    (wrapped as { serverHashed?: LogSource['serverHashed'] }).serverHashed = {
+      recipe,
+      batches: hashedBatches(batches),
     };
   }
   return { sample, source: wrapped };
@@ -157,6 +166,7 @@ export async function scanStep(opts: ScanStepOptions): Promise<ScanStepResult> {
       mapping: scenario.scan.mapping,
       ...(src.kind === 'postgres' ? { table: src.table } : {}),
       ...(recipe.needsStored ? { stored: true } : {}),
+      ...(src.kind === 'postgres' && src.verify ? { verifyIn: src.verify, recipe } : {}),
     });
   } catch (e) {
     // A wrong setting (exit 2) or a bug (70) is not an unreadable log.

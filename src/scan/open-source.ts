@@ -5,6 +5,7 @@
 import { UsageError } from '../errors.ts';
 import { redactUrl } from '../redact-url.ts';
 import type { EntryMapping } from '../scenario/schema.ts';
+import type { HashRecipe } from './recipe.ts';
 import { httpSource } from './sources/http.ts';
 import { jsonlSource } from './sources/jsonl.ts';
 import { type PostgresReadMethod, postgresSource } from './sources/postgres.ts';
@@ -19,6 +20,12 @@ export interface OpenSourceOptions {
   httpPageSize?: number;
   /** Keep each entry's stored form (LogEntry.stored): pass `recipe.needsStored`. */
   stored?: boolean;
+  /**
+   * 'database': a PostgreSQL table computes `recipe`'s digests itself (a template recipe;
+   * sources/pg-verify.ts); any other source or recipe is a UsageError. Default 'client'.
+   */
+  verifyIn?: 'client' | 'database';
+  recipe?: HashRecipe;
 }
 
 export type SourceKind = 'postgres' | 'http' | 'jsonl';
@@ -30,7 +37,13 @@ export function sourceKind(spec: string): SourceKind {
 }
 
 export async function openSource(spec: string, opts: OpenSourceOptions = {}): Promise<LogSource> {
-  switch (sourceKind(spec)) {
+  const kind = sourceKind(spec);
+  if (opts.verifyIn === 'database' && kind !== 'postgres')
+    throw new UsageError(
+      `--verify-in database: the log is ${kind === 'http' ? 'an HTTP endpoint' : 'a file'}; only a PostgreSQL table can verify itself`,
+      { hint: 'verify in the client (the default)' },
+    );
+  switch (kind) {
     case 'postgres':
       return postgresSource({
         url: spec,
@@ -38,6 +51,8 @@ export async function openSource(spec: string, opts: OpenSourceOptions = {}): Pr
         ...(opts.mapping ? { mapping: opts.mapping } : {}),
         ...(opts.pgMethod ? { method: opts.pgMethod } : {}),
         ...(opts.stored ? { stored: true } : {}),
+        ...(opts.verifyIn ? { verifyIn: opts.verifyIn } : {}),
+        ...(opts.recipe ? { recipe: opts.recipe } : {}),
       });
     case 'http':
       return httpSource({

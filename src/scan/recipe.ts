@@ -28,6 +28,20 @@ export interface HashRecipe {
    * (openSource), or scanLog reports that it could not verify (verdict unknown, never a guess).
    */
   readonly needsStored?: boolean;
+  /**
+   * A template recipe's own description (templateRecipe): what a database needs to compute the
+   * same digest itself (sources/pg-verify.ts). Absent for every other recipe.
+   */
+  readonly template?: TemplateSpec;
+}
+
+/** A template recipe as data: its parts, algorithm, how the previous hash enters, HMAC or not. */
+export interface TemplateSpec {
+  parts: readonly (string | { field: TemplateField })[];
+  algorithm: Algorithm;
+  prev: 'bytes' | 'hex';
+  order: 'prev-first' | 'prev-last';
+  hmac: boolean;
 }
 
 export type Algorithm = 'sha256' | 'sha384' | 'sha512';
@@ -203,7 +217,7 @@ function storedView(e: LogEntry): StoredView {
 }
 
 const TEMPLATE_FIELDS = ['seq', 'eventId', 'ts', 'actor', 'action', 'payload', 'prevHash'] as const;
-type TemplateField = (typeof TEMPLATE_FIELDS)[number];
+export type TemplateField = (typeof TEMPLATE_FIELDS)[number];
 
 /** A template as parts: literal text and field names; `{{` and `}}` stand for braces. */
 export function parseTemplate(template: string): (string | { field: TemplateField })[] {
@@ -290,6 +304,7 @@ export function templateRecipe(settings: TemplateSettings, env: NodeJS.ProcessEn
     name: `${key ? `hmac-${algorithm}` : algorithm}(${order === 'prev-first' ? `prev(${prevAs}) || ` : ''}"${settings.template}"${order === 'prev-last' ? ` || prev(${prevAs})` : ''})`,
     genesis,
     needsStored: parts.some((p) => typeof p !== 'string' && p.field === 'payload'),
+    template: { parts, algorithm, prev: prevAs, order, hmac: key !== undefined },
     hash: (prevHash, e) => {
       const prev = prevAs === 'bytes' ? prevBytesOf(prevHash) : Buffer.from(prevHash, 'utf8');
       const h = key ? crypto.createHmac(algorithm, key) : crypto.createHash(algorithm);

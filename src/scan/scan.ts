@@ -187,6 +187,8 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
   let firstSeq: number | undefined;
   let lastSeq: number | undefined;
   let readError: string | undefined;
+  /** With serverHashed: the entries whose digest the database computed. */
+  let byServer = 0;
   const interval = opts.progressIntervalMs ?? 500;
   let nextProgress = started + interval;
   const progress = (item: SourceItem | undefined) => {
@@ -196,20 +198,25 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
     if (item?.line !== undefined) p.line = item.line;
     opts.onProgress?.(p);
   };
-  // With the reference recipe, a source that hashes cheaply itself hands the chain check its hashes.
-  const hashedBy =
-    chain && recipe.id === REFERENCE_RECIPE_ID && source.referenceHashedBatches ? chain : undefined;
+  // With the reference recipe, a source that hashes cheaply itself hands the chain check its
+  // hashes; so does a database that computes this recipe's digests itself (sources/pg-verify.ts).
+  const serverHashed = chain && source.serverHashed?.recipe === recipe ? source.serverHashed : undefined;
+  const referenceHashed =
+    chain && !serverHashed && recipe.id === REFERENCE_RECIPE_ID && source.referenceHashedBatches;
+  const hashedBy = serverHashed || referenceHashed ? chain : undefined;
   const rest = hashedBy ? checks.filter((c) => c !== hashedBy) : checks;
   const n = rest.length;
-  const stream: AsyncIterable<HashedBatch> = hashedBy
-    ? source.referenceHashedBatches!(signal)
-    : plainBatches(batchesOf(source, signal));
+  const stream: AsyncIterable<HashedBatch> = serverHashed
+    ? serverHashed.batches(signal)
+    : referenceHashed
+      ? source.referenceHashedBatches!(signal)
+      : plainBatches(batchesOf(source, signal));
   // A recipe over the stored text must get it: hashing a re-rendering instead would be a guess.
   const needStored = recipe.needsStored === true && source.inMemory !== true;
   // A plain JSONL file of the reference format: ranges verified by workers (range-merge.ts).
-  const ranges = hashedBy && !needStored ? source.ranges : undefined;
+  const ranges = referenceHashed && !needStored ? source.ranges : undefined;
   // A table that verifies itself in seq ranges (sources/pg-ranges.ts): the same join.
-  const verifyRanges = hashedBy && !needStored && !ranges ? source.verifyRanges : undefined;
+  const verifyRanges = referenceHashed && !needStored && !ranges ? source.verifyRanges : undefined;
   try {
     if ((ranges || verifyRanges) && hashedBy) {
       const merger = new RangeMerger({
@@ -253,7 +260,11 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
             lastSeq = item.seq;
           }
           // The chain check is first in `checks`: the findings' order is the same either way.
-          if (hashedBy) hashedBy.observeHashed(item, hashes?.[b]);
+          if (hashedBy) {
+            const h = hashes?.[b];
+            if (h !== undefined) byServer++;
+            hashedBy.observeHashed(item, h);
+          }
           for (let c = 0; c < n; c++) rest[c]!.observe(item);
         }
         if (opts.onProgress && now() >= nextProgress) {
@@ -262,6 +273,11 @@ export async function scanLog(opts: ScanOptions): Promise<ScanResult> {
         }
       }
     for (const c of checks) await c.finish(() => batchesOf(source, signal));
+    if (serverHashed) {
+      const run = checksRun.find((c) => c.name === 'chain');
+      if (run)
+        run.reason = `the database computed the digests of ${byServer} of ${entries} entries (verify in database); the client hashed the rest`;
+    }
     if (clockCheck) checksRun.push(clockCheckRun(clockCheck));
   } catch (e) {
     if (signal?.aborted) throw signal.reason ?? e;

@@ -2,10 +2,12 @@
  * The data handed between stages (DESIGN.md, "The flow"): entries read from a log, the writers'
  * ledger, checkpoints, findings. Our own vocabulary: no vendor type appears here.
  */
+
 import type { FindingStory } from '../report/story.ts';
 import type { FindingKind } from '../scenario/vocabulary.ts';
 import type { RangeMerger, RangeRunOptions, RangeSpec } from './range-merge.ts';
 import type { RangeContext } from './range-scan.ts';
+import type { HashRecipe } from './recipe.ts';
 
 export type { FindingKind };
 
@@ -100,6 +102,16 @@ export interface LogSource {
    * than the recipe (undefined where it did not). scanLog uses it only with referenceRecipe().
    */
   referenceHashedBatches?(signal?: AbortSignal): AsyncIterable<HashedBatch>;
+  /**
+   * Optional: batches whose hashes the storage computed for `recipe` (a PostgreSQL table opened
+   * with verifyIn: 'database', sources/pg-verify.ts): a row's hash where the server found the
+   * stored one to be the recipe's digest, undefined where the client must hash it. scanLog uses
+   * them when it scans with that very recipe object.
+   */
+  readonly serverHashed?: {
+    readonly recipe: HashRecipe;
+    batches(signal?: AbortSignal): AsyncIterable<HashedBatch>;
+  };
   /**
    * Optional: a plain JSONL file of the reference format that workers can verify in byte ranges
    * (range-merge.ts); scanLog uses it with referenceRecipe(), instead of the batches.

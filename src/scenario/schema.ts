@@ -348,6 +348,10 @@ const scanSourceSchema = z.discriminatedUnion('kind', [
     kind: z.literal('postgres'),
     url: z.string().optional(),
     table: z.string().default('audit_log'),
+    verify: z.enum(['client', 'database']).optional().meta({
+      description:
+        "who computes a template recipe's digests: client (default), or database (the PostgreSQL server; the client hashes only the rows whose stored hash is not the digest)",
+    }),
   }),
   z.strictObject({ kind: z.literal('jsonl'), path: z.string() }),
   z.strictObject({ kind: z.literal('http'), url: httpUrl.optional(), path: z.string().default('/events') }),

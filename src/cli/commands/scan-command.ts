@@ -21,6 +21,7 @@ interface ScanFlags {
   history?: string;
   checkpoints?: string;
   pgMethod?: 'copy' | 'cursor';
+  verifyIn?: 'client' | 'database';
   json?: boolean;
   limit: string;
   progress: boolean;
@@ -74,6 +75,12 @@ export const registerScan: RegisterCommand = (program, ctx) => {
     .addOption(
       new Option('--pg-method <method>', 'how to stream a Postgres table').choices(['copy', 'cursor']),
     )
+    .addOption(
+      new Option(
+        '--verify-in <where>',
+        "who computes a template recipe's digests: the client, or the PostgreSQL server (the client then hashes only the rows whose stored hash is not the digest)",
+      ).choices(['client', 'database']),
+    )
     .option('--json', 'print one JSON object on stdout')
     .option('--limit <n>', 'findings to print (human output)', '20')
     .option('--no-progress', 'no progress line on a terminal')
@@ -121,6 +128,7 @@ async function runScan(spec: string, flags: ScanFlags, ctx: CliContext): Promise
   let mapping: Partial<EntryMapping> = {};
   let chain: Partial<ChainSettings> | undefined;
   let table = flags.table;
+  let verifyIn = flags.verifyIn;
   let baseDir = ctx.cwd;
   if (flags.scenario) {
     const loaded = await readScenarioFile(flags.scenario);
@@ -128,7 +136,10 @@ async function runScan(spec: string, flags: ScanFlags, ctx: CliContext): Promise
     mapping = { ...scan.mapping };
     chain = scan.chain;
     baseDir = loaded.dir;
-    if (!table && scan.source.kind === 'postgres') table = scan.source.table;
+    if (scan.source.kind === 'postgres') {
+      if (!table) table = scan.source.table;
+      verifyIn ??= scan.source.verify;
+    }
   }
   mapping = { ...mapping, ...parseMap(flags.map) };
   const recipe = flags.chainModule
@@ -144,6 +155,7 @@ async function runScan(spec: string, flags: ScanFlags, ctx: CliContext): Promise
     ...(flags.hashless ? { hashless: true } : {}),
     ...(flags.pgMethod ? { pgMethod: flags.pgMethod } : {}),
     ...(recipe.needsStored ? { stored: true } : {}),
+    ...(verifyIn ? { verifyIn, recipe } : {}),
   });
   const tty = flags.progress && Boolean(process.stderr.isTTY);
   const onProgress = tty
@@ -188,6 +200,7 @@ async function runRangeJob(spec: string, flags: ScanFlags, ctx: CliContext): Pro
     flags.chainModule !== undefined && '--chain-module',
     flags.hashless && '--hashless',
     flags.pgMethod !== undefined && '--pg-method',
+    flags.verifyIn !== undefined && '--verify-in',
   ].filter(Boolean);
   if (unsupported.length)
     throw new UsageError(

@@ -13,13 +13,21 @@ import { redactUrl } from '../../redact-url.ts';
 import type { EntryMapping } from '../../scenario/schema.ts';
 import { jsonbTextToJcs } from '../jsonb-jcs.ts';
 import { CanonicalEntry } from '../line-items.ts';
-import { makeHasher } from '../recipe.ts';
+import { type HashRecipe, makeHasher, type TemplateField } from '../recipe.ts';
 import { pgReferenceTs } from '../reference-chain.ts';
 import { jsonTextIssue } from '../strict-json.ts';
-import type { HashedBatch, LogEntry, LogSource, SourceItem, UnreadableEntry } from '../types.ts';
+import {
+  type HashedBatch,
+  isUnreadable,
+  type LogEntry,
+  type LogSource,
+  type SourceItem,
+  type UnreadableEntry,
+} from '../types.ts';
 import { itemsOf } from './array.ts';
 import { splitLines } from './lines.ts';
 import { runSeqRanges, type SeqRangeSpec, seqRangeFacts } from './pg-ranges.ts';
+import { checkServerCanVerify, notServerVerifiable, serverHashOk } from './pg-verify.ts';
 import { REFERENCE_MAPPING, toSeq } from './record.ts';
 
 export type PostgresReadMethod = 'copy' | 'cursor';
@@ -48,6 +56,13 @@ export interface PostgresSourceOptions {
   warmRows?: number;
   /** A timestamptz ts rendered by the client from the server's text (default true), not by to_char. */
   tsInClient?: boolean;
+  /**
+   * 'database': the server computes each row's digest for `recipe` (a template recipe) and the
+   * client hashes only the rows whose stored hash is not it (sources/pg-verify.ts); the source then
+   * offers `serverHashed`. A recipe the server cannot compute is a UsageError. Default 'client'.
+   */
+  verifyIn?: 'client' | 'database';
+  recipe?: HashRecipe;
 }
 
 interface Column {
@@ -128,6 +143,18 @@ async function plan(client: pg.Client, table: string, mapping: EntryMapping, tsI
       exprs.push(`encode(${q(col.name)}, 'hex')`);
     else exprs.push(`${q(col.name)}::text`);
   }
+  // Each field's text as the client reads it, for a digest computed by the server (pg-verify.ts):
+  // the select list's expression, except that a timestamptz is rendered by to_char (the form the
+  // client makes of the raw text, referenceTsOfRaw, is tested equal to it).
+  const fieldSql = (f: TemplateField | 'hash'): string => {
+    const i = FIELDS.indexOf(f);
+    const col = cols.get(mapping[f]);
+    return f === 'ts' && col?.type === 'timestamp with time zone' ? pgReferenceTs(q(col.name)) : exprs[i]!;
+  };
+  const byteaOf = (f: 'prevHash' | 'hash') => {
+    const col = cols.get(mapping[f]);
+    return { bytea: col?.type === 'bytea', column: col ? q(col.name) : 'NULL' };
+  };
   const from = schema ? `${q(schema)}.${q(name)}` : q(name);
   // Qualified: a bare name would sort by the ::text output column of the same name (1, 10, 100, 2...).
   const orderBy = `${from}.${q(mapping.seq)}`;
@@ -160,6 +187,8 @@ async function plan(client: pg.Client, table: string, mapping: EntryMapping, tsI
     columns,
     jsonb: payloadType === 'jsonb',
     rawTs,
+    fieldSql,
+    hashCols: { prev: byteaOf('prevHash'), hash: byteaOf('hash') },
   };
 }
 
@@ -178,6 +207,8 @@ export interface RowContext {
   jsonb?: boolean;
   /** The ts column is the server's own text of a timestamptz (UTC, ISO): referenceTsOfRaw. */
   rawTs?: boolean;
+  /** A ninth column, `t` where the server found the stored hash to be the recipe's digest (pg-verify.ts). */
+  serverOk?: boolean;
 }
 
 /** LogEntry.stored of a row: the payload column's text, the mapped columns on demand. */
@@ -315,6 +346,14 @@ export function readRow(
   out: HashedBatch,
 ): void {
   if (ctx.rawTs) row[2] = referenceTsOfRaw(row[2] ?? null);
+  if (ctx.serverOk) {
+    const ok = row.pop() === 't';
+    const item = rowToItem(row, ctx);
+    out.items.push(item);
+    // The server hashed the seq's text: the client hashes String(seq), which may differ ("007").
+    out.hashes!.push(ok && !isUnreadable(item) && String(item.seq) === row[0] ? item.hash : undefined);
+    return;
+  }
   if (hasher && ctx.jsonb && !ctx.stored && !ctx.hashless) {
     const [seqText, eventId, ts, actor, action, payloadText, prevHashText, hashText] = row;
     const seq = toSeq(seqText);
@@ -434,9 +473,27 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
   let p: Awaited<ReturnType<typeof plan>>;
   const workers = opts.workers ?? availableParallelism();
   let ordered = false;
+  const inDatabase = opts.verifyIn === 'database';
   try {
+    if (inDatabase) {
+      const why = opts.recipe ? notServerVerifiable(opts.recipe) : 'no hash recipe given';
+      if (why !== undefined)
+        throw new UsageError(`--verify-in database: ${why}`, { hint: 'verify in the client (the default)' });
+    }
     p = await plan(planner, table, mapping, opts.tsInClient ?? true);
-    if (workers > 0 && method === 'copy' && !opts.stored && !p.hashless && p.missing.length === 0) {
+    if (inDatabase) {
+      if (p.hashless)
+        throw new UsageError(`--verify-in database: table ${table} has no hash column to verify`);
+      await checkServerCanVerify(planner, opts.recipe!.template!.algorithm);
+    }
+    if (
+      workers > 0 &&
+      !inDatabase &&
+      method === 'copy' &&
+      !opts.stored &&
+      !p.hashless &&
+      p.missing.length === 0
+    ) {
       const facts = await seqRangeFacts(planner, p.from, mapping.seq, p.seqType);
       ordered = facts.ordered && facts.rows >= (opts.parallelMinRows ?? 200_000);
     }
@@ -449,7 +506,7 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
       { hint: 'map them with --map FIELD=COLUMN or scan.mapping in the scenario' },
     );
   }
-  const { select, hashless, strictPayload } = p;
+  const { hashless, strictPayload } = p;
   const ctx: RowContext = {
     hashless,
     mapping,
@@ -457,7 +514,11 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
     jsonb: p.jsonb,
     rawTs: p.rawTs,
     ...(opts.stored ? { stored: p.columns } : {}),
+    ...(inDatabase ? { serverOk: true } : {}),
   };
+  const select = inDatabase
+    ? `SELECT ${p.list}, ${serverHashOk(opts.recipe!.template!, p.fieldSql, p.hashCols, (v) => planner.escapeLiteral(v))} FROM ${p.from} ORDER BY ${p.seqCol}`
+    : p.select;
 
   // hashed: the items of readRow's fast path (a jsonb payload kept as canonical text) with their
   // hashes, for scanLog; else every row through rowToItem, the payload parsed (batches(), entries()).
@@ -536,6 +597,7 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
   }
   return {
     describe,
+    ...(inDatabase ? { serverHashed: { recipe: opts.recipe!, batches: hashed } } : {}),
     ...(seqRanges
       ? { verifyRanges: (context, merger, o) => runSeqRanges(seqRanges, context, merger, o) }
       : {}),
