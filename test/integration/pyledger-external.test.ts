@@ -108,7 +108,7 @@ interface RunReport {
   counts?: Record<string, number>;
   findings: { kind: string }[];
   runtime: { kind: string };
-  scan?: { entries: number; source: string };
+  scan?: { entries: number; source: string; checksRun: { name: string; ran: boolean; reason?: string }[] };
   faults: { kind: string; error?: string; startedAt?: number; noEffect?: string }[];
   thresholds: { name: string; pass: boolean; actual: number | string | null }[];
   visibility?: { followed: number; fates: { seen: number }; notChecked?: string } | null;
@@ -179,6 +179,11 @@ describe('examples/pyledger on the external runtime', () => {
     expect(r.report?.verdict.status, r.context).toBe('pass');
     expect(r.res.exitCode, r.context).toBe(0);
     expect(r.report?.scan?.entries, r.context).toBeGreaterThan(200);
+    // scan.source.verify: database: PostgreSQL computed the digests (all of them: a clean journal).
+    const chain = r.report?.scan?.checksRun.find((c) => c.name === 'chain');
+    expect(chain?.reason, r.context).toBe(
+      `the database computed the digests of ${r.report?.scan?.entries} of ${r.report?.scan?.entries} entries (verify in database); the client hashed the rest`,
+    );
     // Every fault struck and was healed: the link cut, the crash by pg.sh, the late replies.
     expect(
       r.report?.faults.map((f) => [f.kind, f.error ?? 'ok', f.startedAt !== undefined, f.noEffect ?? '']),
