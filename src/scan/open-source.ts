@@ -8,6 +8,7 @@ import type { EntryMapping } from '../scenario/schema.ts';
 import type { HashRecipe } from './recipe.ts';
 import { httpSource } from './sources/http.ts';
 import { jsonlSource } from './sources/jsonl.ts';
+import { verifyInRefused } from './sources/pg-verify.ts';
 import { type PostgresReadMethod, postgresSource } from './sources/postgres.ts';
 import type { LogSource } from './types.ts';
 
@@ -39,9 +40,8 @@ export function sourceKind(spec: string): SourceKind {
 export async function openSource(spec: string, opts: OpenSourceOptions = {}): Promise<LogSource> {
   const kind = sourceKind(spec);
   if (opts.verifyIn === 'database' && kind !== 'postgres')
-    throw new UsageError(
-      `--verify-in database: the log is ${kind === 'http' ? 'an HTTP endpoint' : 'a file'}; only a PostgreSQL table can verify itself`,
-      { hint: 'verify in the client (the default)' },
+    throw verifyInRefused(
+      `the log is ${kind === 'http' ? 'an HTTP endpoint' : 'a file'}; only a PostgreSQL table can verify itself`,
     );
   switch (kind) {
     case 'postgres':

@@ -2,7 +2,6 @@
  * The data handed between stages (DESIGN.md, "The flow"): entries read from a log, the writers'
  * ledger, checkpoints, findings. Our own vocabulary: no vendor type appears here.
  */
-
 import type { FindingStory } from '../report/story.ts';
 import type { FindingKind } from '../scenario/vocabulary.ts';
 import type { RangeMerger, RangeRunOptions, RangeSpec } from './range-merge.ts';

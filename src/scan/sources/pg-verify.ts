@@ -28,6 +28,18 @@ export function notServerVerifiable(recipe: HashRecipe): string | undefined {
   return undefined;
 }
 
+/** Bad input for --verify-in database (exit 2), with why. */
+export function verifyInRefused(why: string): UsageError {
+  return new UsageError(`--verify-in database: ${why}`, { hint: 'verify in the client (the default)' });
+}
+
+/** The template the server is to compute for `recipe`; a UsageError when it cannot. */
+export function serverTemplate(recipe: HashRecipe | undefined): TemplateSpec {
+  const why = recipe ? notServerVerifiable(recipe) : 'no hash recipe given';
+  if (why !== undefined || !recipe?.template) throw verifyInRefused(why ?? 'no template');
+  return recipe.template;
+}
+
 /** The SQL text of each template field, as the client reads it (the select list's expressions). */
 export type FieldSql = (f: TemplateField | 'hash') => string;
 
@@ -77,13 +89,9 @@ export async function checkServerCanVerify(client: pg.Client, algorithm: string)
   );
   const row = r.rows[0]!;
   if (row.enc !== 'UTF8')
-    throw new UsageError(
-      `--verify-in database: the database's encoding is ${row.enc}, and a template is hashed over UTF-8 text`,
-      { hint: 'verify in the client (the default)' },
-    );
+    throw verifyInRefused(`the database's encoding is ${row.enc}, and a template is hashed over UTF-8 text`);
   if (!row.fn)
-    throw new UsageError(
-      `--verify-in database: this PostgreSQL (server_version_num ${row.version}) has no ${algorithm}() (PostgreSQL 11 or later has it)`,
-      { hint: 'verify in the client (the default)' },
+    throw verifyInRefused(
+      `this PostgreSQL (server_version_num ${row.version}) has no ${algorithm}() (PostgreSQL 11 or later has it)`,
     );
 }

@@ -13,7 +13,7 @@ import { redactUrl } from '../../redact-url.ts';
 import type { EntryMapping } from '../../scenario/schema.ts';
 import { jsonbTextToJcs } from '../jsonb-jcs.ts';
 import { CanonicalEntry } from '../line-items.ts';
-import { type HashRecipe, makeHasher, type TemplateField } from '../recipe.ts';
+import { type HashRecipe, makeHasher, type TemplateField, type TemplateSpec } from '../recipe.ts';
 import { pgReferenceTs } from '../reference-chain.ts';
 import { jsonTextIssue } from '../strict-json.ts';
 import {
@@ -27,7 +27,7 @@ import {
 import { itemsOf } from './array.ts';
 import { splitLines } from './lines.ts';
 import { runSeqRanges, type SeqRangeSpec, seqRangeFacts } from './pg-ranges.ts';
-import { checkServerCanVerify, notServerVerifiable, serverHashOk } from './pg-verify.ts';
+import { checkServerCanVerify, serverHashOk, serverTemplate, verifyInRefused } from './pg-verify.ts';
 import { REFERENCE_MAPPING, toSeq } from './record.ts';
 
 export type PostgresReadMethod = 'copy' | 'cursor';
@@ -473,22 +473,18 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
   let p: Awaited<ReturnType<typeof plan>>;
   const workers = opts.workers ?? availableParallelism();
   let ordered = false;
-  const inDatabase = opts.verifyIn === 'database';
+  // The template the server computes (--verify-in database), refused before the table is read.
+  let template: TemplateSpec | undefined;
   try {
-    if (inDatabase) {
-      const why = opts.recipe ? notServerVerifiable(opts.recipe) : 'no hash recipe given';
-      if (why !== undefined)
-        throw new UsageError(`--verify-in database: ${why}`, { hint: 'verify in the client (the default)' });
-    }
+    if (opts.verifyIn === 'database') template = serverTemplate(opts.recipe);
     p = await plan(planner, table, mapping, opts.tsInClient ?? true);
-    if (inDatabase) {
-      if (p.hashless)
-        throw new UsageError(`--verify-in database: table ${table} has no hash column to verify`);
-      await checkServerCanVerify(planner, opts.recipe!.template!.algorithm);
+    if (template) {
+      if (p.hashless) throw verifyInRefused(`table ${table} has no hash column to verify`);
+      await checkServerCanVerify(planner, template.algorithm);
     }
     if (
       workers > 0 &&
-      !inDatabase &&
+      !template &&
       method === 'copy' &&
       !opts.stored &&
       !p.hashless &&
@@ -514,10 +510,10 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
     jsonb: p.jsonb,
     rawTs: p.rawTs,
     ...(opts.stored ? { stored: p.columns } : {}),
-    ...(inDatabase ? { serverOk: true } : {}),
+    ...(template ? { serverOk: true } : {}),
   };
-  const select = inDatabase
-    ? `SELECT ${p.list}, ${serverHashOk(opts.recipe!.template!, p.fieldSql, p.hashCols, (v) => planner.escapeLiteral(v))} FROM ${p.from} ORDER BY ${p.seqCol}`
+  const select = template
+    ? `SELECT ${p.list}, ${serverHashOk(template, p.fieldSql, p.hashCols, (v) => planner.escapeLiteral(v))} FROM ${p.from} ORDER BY ${p.seqCol}`
     : p.select;
 
   // hashed: the items of readRow's fast path (a jsonb payload kept as canonical text) with their
@@ -597,7 +593,7 @@ export async function postgresSource(opts: PostgresSourceOptions): Promise<LogSo
   }
   return {
     describe,
-    ...(inDatabase ? { serverHashed: { recipe: opts.recipe!, batches: hashed } } : {}),
+    ...(template && opts.recipe ? { serverHashed: { recipe: opts.recipe, batches: hashed } } : {}),
     ...(seqRanges
       ? { verifyRanges: (context, merger, o) => runSeqRanges(seqRanges, context, merger, o) }
       : {}),
