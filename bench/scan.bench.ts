@@ -243,7 +243,7 @@ async function pgBenchSource(url: string, variant: string): Promise<LogSource> {
   return postgresSource({ url });
 }
 
-/** A journal table of n rows as the Python service writes it (bodies: json.dumps text, some non-ASCII). */
+/** A journal table of n rows as the Python service writes it (bodies with json.dumps separators; one in twelve with raw non-ASCII characters). */
 async function loadJournal(url: string, n: number): Promise<void> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
