@@ -10,6 +10,8 @@ export interface FaultRecord {
   startedAt?: number;
   endedAt?: number;
   error?: string;
+  /** Set when it started late because an earlier fault on its target had not healed yet. */
+  waitedFor?: string;
   /** `command` faults: what the start and heal commands printed (cut). */
   output?: { start?: string; heal?: string };
 }

@@ -1,6 +1,11 @@
 /**
  * Executes the fault plan against the clock: each fault applied at its offset and healed after
  * its duration, actual times recorded. Every active fault is healed on abort and at the end.
+ *
+ * Faults the plan puts one after the other on the same target stay in that order: a fault waits
+ * until every earlier fault on its target that was planned to end before it has healed. A slow
+ * heal (a database's crash recovery under load) would otherwise be cut short by the next fault,
+ * and the run would report that the first fault failed to heal when the plan was the cause.
  */
 import { causeNotInMessage } from '../errors.ts';
 import { sleep } from '../sleep.ts';
@@ -30,6 +35,10 @@ function errorText(e: unknown): string {
   return cause === undefined ? msg : `${msg}: ${cause}`;
 }
 
+function formatLate(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
 export async function runTimeline(opts: TimelineOptions): Promise<FaultRecord[]> {
   const { plan, apply, clock, signal } = opts;
   const records = plan.map<FaultRecord>((p) => ({
@@ -40,9 +49,33 @@ export async function runTimeline(opts: TimelineOptions): Promise<FaultRecord[]>
     plannedAt: p.at,
     plannedFor: p.for,
   }));
+  const settled = plan.map(() => false);
+  const done = plan.map(() => {
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => {
+      resolve = r;
+    });
+    return { promise, resolve };
+  });
+  const before = (p: PlannedFault) =>
+    plan.flatMap((q, j) =>
+      q !== p && faultTarget(q.fault) === faultTarget(p.fault) && q.at + q.for <= p.at ? [j] : [],
+    );
   const runOne = async (p: PlannedFault, r: FaultRecord) => {
     await sleepUntil(clock, p.at, signal);
     if (signal?.aborted) return;
+    const waits = before(p);
+    const pending = waits.filter((j) => !settled[j]);
+    if (pending.length > 0) {
+      await Promise.race([
+        Promise.all(pending.map((j) => done[j]?.promise)),
+        new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true })),
+      ]);
+      if (signal?.aborted) return;
+      const late = clock() - p.at;
+      if (late >= 1)
+        r.waitedFor = `started ${formatLate(late)} late: ${pending.map((j) => plan[j]?.id).join(', ')} on ${r.target} had not healed yet`;
+    }
     let heal: Heal;
     try {
       heal = await apply(p);
@@ -63,6 +96,13 @@ export async function runTimeline(opts: TimelineOptions): Promise<FaultRecord[]>
     r.endedAt = clock();
     opts.onHealed?.(r);
   };
-  await Promise.all(plan.map((p, i) => runOne(p, records[i] as FaultRecord)));
+  await Promise.all(
+    plan.map((p, i) =>
+      runOne(p, records[i] as FaultRecord).finally(() => {
+        settled[i] = true;
+        done[i]?.resolve();
+      }),
+    ),
+  );
   return records;
 }

@@ -237,7 +237,7 @@ export function renderHtml(input: Report, opts: RenderOptions = {}): string {
           `${formatClock(f.plannedAt)} for ${formatMs(f.plannedFor)}`,
           f.startedAt === undefined
             ? '<span class="badge b-warn">never started</span>'
-            : `${formatClock(f.startedAt)} to ${f.endedAt === undefined ? '<span class="badge b-warn">not healed</span>' : formatClock(f.endedAt)}`,
+            : `${formatClock(f.startedAt)} to ${f.endedAt === undefined ? '<span class="badge b-warn">not healed</span>' : formatClock(f.endedAt)}${f.waitedFor ? ` <span class="muted">(${e(f.waitedFor)})</span>` : ''}`,
           `<code>${e(JSON.stringify(f.params))}</code>`,
           f.noEffect
             ? `<span class="badge b-warn">had no effect</span> ${e(f.noEffect)}`

@@ -130,7 +130,7 @@ export function renderMarkdown(input: Report, opts: RenderOptions = {}): string 
           `${formatClock(f.plannedAt)} for ${formatMs(f.plannedFor)}`,
           f.startedAt === undefined
             ? 'never started'
-            : `${formatClock(f.startedAt)} to ${f.endedAt === undefined ? 'not healed' : formatClock(f.endedAt)}`,
+            : `${formatClock(f.startedAt)} to ${f.endedAt === undefined ? 'not healed' : formatClock(f.endedAt)}${f.waitedFor ? ` (${f.waitedFor})` : ''}`,
           JSON.stringify(f.params),
           faultEffectText(f),
           f.error,

@@ -43,6 +43,10 @@ export const faultRecordSchema = z.strictObject({
   startedAt: msSinceStart.optional().meta({ description: 'absent when it never started' }),
   endedAt: msSinceStart.optional().meta({ description: 'absent when it was never healed (interrupted run)' }),
   error: z.string().optional(),
+  waitedFor: z.string().optional().meta({
+    description:
+      'set when the fault started later than planned because an earlier fault on its target had not healed yet: how late, and which fault',
+  }),
   output: z
     .strictObject({ start: z.string().optional(), heal: z.string().optional() })
     .optional()

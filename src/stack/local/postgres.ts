@@ -19,6 +19,10 @@ import { freePort } from './free-port.ts';
 
 const execFileP = promisify(execFile);
 
+/** What the server logs for each connection refused while it starts: noise in an error's tail. */
+const POLL_NOISE =
+  /FATAL: {2}the database system is (starting up|not yet accepting connections)|DETAIL: {2}Consistent recovery state has not been yet reached/;
+
 export interface PostgresBinaries {
   initdb: string;
   postgres: string;
@@ -217,9 +221,14 @@ export class PostgresServer {
     return this.opts.logFile ?? path.join(path.dirname(this.dataDir), 'postgres.log');
   }
 
+  /** The last lines of the server's log, without the refusals our own readiness polls caused. */
   private logTail(): string[] {
     try {
-      return readFileSync(this.logFile, 'utf8').trim().split('\n').slice(-3);
+      return readFileSync(this.logFile, 'utf8')
+        .trim()
+        .split('\n')
+        .filter((l) => !POLL_NOISE.test(l))
+        .slice(-3);
     } catch {
       return [];
     }
@@ -234,7 +243,8 @@ export class PostgresServer {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.running) {
-        throw new EnvironmentError(`PostgreSQL exited during start-up: ${this.logTail().join(' | ')}`, {
+        const how = this.child?.signalCode ? ` (${this.child.signalCode})` : '';
+        throw new EnvironmentError(`PostgreSQL exited during start-up${how}: ${this.logTail().join(' | ')}`, {
           hint: `is port ${this.port} already in use?`,
         });
       }

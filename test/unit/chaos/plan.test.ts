@@ -111,4 +111,54 @@ faults:
     expect(log.find((r) => r.id === 'f2')?.error).toMatch(/apply failed: no such service/);
     expect(log.find((r) => r.id === 'f3')?.startedAt).toBeUndefined();
   });
+
+  it('a fault waits for the earlier fault on its target to heal; other targets do not wait', async () => {
+    const plan = planFaults(
+      parseScenario(
+        `version: 1
+name: t
+description: d
+workload: { rate: 10/s, duration: 2s }
+faults:
+  - { at: 0ms, for: 50ms, kind: db-down, mode: kill }
+  - { at: 100ms, for: 50ms, kind: db-down, mode: kill }
+  - { at: 120ms, for: 20ms, kind: latency, proxy: api, latency: 1ms }
+`,
+        'x.yml',
+      ).faults,
+      1,
+    );
+    const t0 = performance.now();
+    const clock = () => performance.now() - t0;
+    const events: string[] = [];
+    const log = await runTimeline({
+      plan,
+      clock,
+      apply: async (p) => {
+        events.push(`apply ${p.id}`);
+        return async () => {
+          events.push(`healing ${p.id}`);
+          // f1's heal is a crash recovery that takes longer than the gap the plan left
+          if (p.id === 'f1') await new Promise((r) => setTimeout(r, 300));
+          events.push(`healed ${p.id}`);
+        };
+      },
+    });
+    expect(events).toEqual([
+      'apply f1',
+      'healing f1',
+      'apply f3',
+      'healing f3',
+      'healed f3',
+      'healed f1',
+      'apply f2',
+      'healing f2',
+      'healed f2',
+    ]);
+    const byId = (id: string) => log.find((r) => r.id === id) as FaultRecord;
+    expect(byId('f1').error).toBeUndefined();
+    expect(byId('f2').startedAt).toBeGreaterThanOrEqual(byId('f1').endedAt ?? Number.POSITIVE_INFINITY);
+    expect(byId('f2').waitedFor).toMatch(/^started \d+ ms late: f1 on database had not healed yet$/);
+    expect(byId('f3').waitedFor).toBeUndefined();
+  });
 });
