@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx, so `npm ci` leaves a working CLI with no build step.
-import { register } from 'tsx/esm/api';
+// Runs the TypeScript sources with no build step after `npm ci`: bundled on first use and kept
+// (src/cli/load.mjs), or through tsx where the bundle cannot be had.
+import { loadMain } from '../src/cli/load.mjs';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const main = await loadMain();
 await main(process.argv);
 // Exit here, with the code main decided. A natural exit first closes the signal handlers and then
 // tears down (the TypeScript loader's thread among them): a SIGTERM in that window would end the

@@ -315,6 +315,19 @@ export function templateRecipe(settings: TemplateSettings, env: NodeJS.ProcessEn
   };
 }
 
+/**
+ * A recipe module written in TypeScript needs a loader: the bundled CLI (src/cli/load.mjs) has
+ * none until one is asked for, so tsx is registered on first need.
+ */
+async function typeScriptLoaderFor(file: string): Promise<void> {
+  const marker = Symbol.for('auditchaos.tsx');
+  const g = globalThis as Record<symbol, unknown>;
+  if (!/\.[mc]?ts$/.test(file) || g[marker]) return;
+  const { register } = await import('tsx/esm/api');
+  register();
+  g[marker] = true;
+}
+
 type ModuleHash = (prevHash: string, entry: LogEntry, stored: StoredView) => unknown;
 
 /**
@@ -334,6 +347,7 @@ export async function moduleRecipe(modulePath: string, baseDir = process.cwd()):
     });
   }
   try {
+    await typeScriptLoaderFor(file);
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (e) {
     throw new UsageError(`cannot load the hash recipe module ${file}: ${(e as Error).message}`, {

@@ -22,6 +22,7 @@ export const COMMAND_NAMES = COMMANDS.map(([name]) => name);
 
 /** The commands to register for these arguments: the one named, or all (help, typos, no command). */
 export async function loadCommands(args: readonly string[]): Promise<RegisterCommand[]> {
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) return [];
   const named = COMMANDS.find(([name]) => name === args[0]);
   const wanted = named ? [named] : COMMANDS;
   return Promise.all(wanted.map(([, load]) => load()));
