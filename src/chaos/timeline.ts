@@ -8,7 +8,7 @@
  * and the run would report that the first fault failed to heal when the plan was the cause.
  */
 import { causeNotInMessage } from '../errors.ts';
-import { sleep } from '../sleep.ts';
+import { sleep, waitFor } from '../sleep.ts';
 import type { FaultRecord } from './fault-log.ts';
 import { faultParams, faultTarget, type PlannedFault } from './plan.ts';
 import type { Heal } from './toxiproxy-faults.ts';
@@ -49,14 +49,9 @@ export async function runTimeline(opts: TimelineOptions): Promise<FaultRecord[]>
     plannedAt: p.at,
     plannedFor: p.for,
   }));
-  const settled = plan.map(() => false);
-  const done = plan.map(() => {
-    let resolve!: () => void;
-    const promise = new Promise<void>((r) => {
-      resolve = r;
-    });
-    return { promise, resolve };
-  });
+  // runs[j] settles once fault j has healed (or failed, or given up on abort); healed holds those.
+  const healed = new Set<number>();
+  let runs: Promise<void>[] = [];
   const before = (p: PlannedFault) =>
     plan.flatMap((q, j) =>
       q !== p && faultTarget(q.fault) === faultTarget(p.fault) && q.at + q.for <= p.at ? [j] : [],
@@ -65,12 +60,9 @@ export async function runTimeline(opts: TimelineOptions): Promise<FaultRecord[]>
     await sleepUntil(clock, p.at, signal);
     if (signal?.aborted) return;
     const waits = before(p);
-    const pending = waits.filter((j) => !settled[j]);
+    const pending = waits.filter((j) => !healed.has(j));
     if (pending.length > 0) {
-      await Promise.race([
-        Promise.all(pending.map((j) => done[j]?.promise)),
-        new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true })),
-      ]);
+      await waitFor(Promise.all(pending.map((j) => runs[j])), signal);
       if (signal?.aborted) return;
       const late = clock() - p.at;
       if (late >= 1)
@@ -96,13 +88,12 @@ export async function runTimeline(opts: TimelineOptions): Promise<FaultRecord[]>
     r.endedAt = clock();
     opts.onHealed?.(r);
   };
-  await Promise.all(
-    plan.map((p, i) =>
-      runOne(p, records[i] as FaultRecord).finally(() => {
-        settled[i] = true;
-        done[i]?.resolve();
-      }),
-    ),
+  // runOne reads runs only after its first await, when every run exists.
+  runs = plan.map((p, i) =>
+    runOne(p, records[i] as FaultRecord).finally(() => {
+      healed.add(i);
+    }),
   );
+  await Promise.all(runs);
   return records;
 }

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { FaultRecord } from '../../../src/chaos/fault-log.ts';
 import { activeFaultsAt } from '../../../src/chaos/fault-log.ts';
@@ -36,21 +37,23 @@ describe('planFaults', () => {
   });
 });
 
-describe('runTimeline', () => {
-  it('applies and heals each fault at its offsets and records real times', async () => {
-    const plan = planFaults(
-      parseScenario(
-        `version: 1
+/** The plan of a scenario with these fault lines (YAML flow mappings) and this duration. */
+function planOf(duration: string, ...faults: string[]) {
+  const yml = `version: 1
 name: t
 description: d
-workload: { rate: 10/s, duration: 2s }
+workload: { rate: 10/s, duration: ${duration} }
 faults:
-  - { at: 50ms, for: 400ms, kind: db-down }
-  - { at: 150ms, for: 50ms, kind: latency, proxy: api, latency: 1ms }
-`,
-        'x.yml',
-      ).faults,
-      1,
+${faults.map((f) => `  - ${f}\n`).join('')}`;
+  return planFaults(parseScenario(yml, 'x.yml').faults, 1);
+}
+
+describe('runTimeline', () => {
+  it('applies and heals each fault at its offsets and records real times', async () => {
+    const plan = planOf(
+      '2s',
+      '{ at: 50ms, for: 400ms, kind: db-down }',
+      '{ at: 150ms, for: 50ms, kind: latency, proxy: api, latency: 1ms }',
     );
     const t0 = performance.now();
     const clock = () => performance.now() - t0;
@@ -76,20 +79,11 @@ faults:
   });
 
   it('heals active faults at once on abort and skips those not started; records apply errors', async () => {
-    const plan = planFaults(
-      parseScenario(
-        `version: 1
-name: t
-description: d
-workload: { rate: 10/s, duration: 20s }
-faults:
-  - { at: 0s, for: 10s, kind: db-down }
-  - { at: 0s, for: 10s, kind: service-down }
-  - { at: 15s, for: 1s, kind: db-down }
-`,
-        'x.yml',
-      ).faults,
-      1,
+    const plan = planOf(
+      '20s',
+      '{ at: 0s, for: 10s, kind: db-down }',
+      '{ at: 0s, for: 10s, kind: service-down }',
+      '{ at: 15s, for: 1s, kind: db-down }',
     );
     const ac = new AbortController();
     const healed: string[] = [];
@@ -113,27 +107,20 @@ faults:
   });
 
   it('a fault waits for the earlier fault on its target to heal; other targets do not wait', async () => {
-    const plan = planFaults(
-      parseScenario(
-        `version: 1
-name: t
-description: d
-workload: { rate: 10/s, duration: 2s }
-faults:
-  - { at: 0ms, for: 50ms, kind: db-down, mode: kill }
-  - { at: 100ms, for: 50ms, kind: db-down, mode: kill }
-  - { at: 120ms, for: 20ms, kind: latency, proxy: api, latency: 1ms }
-`,
-        'x.yml',
-      ).faults,
-      1,
+    const plan = planOf(
+      '2s',
+      '{ at: 0ms, for: 50ms, kind: db-down, mode: kill }',
+      '{ at: 100ms, for: 50ms, kind: db-down, mode: kill }',
+      '{ at: 120ms, for: 20ms, kind: latency, proxy: api, latency: 1ms }',
     );
     const t0 = performance.now();
     const clock = () => performance.now() - t0;
     const events: string[] = [];
+    const ac = new AbortController();
     const log = await runTimeline({
       plan,
       clock,
+      signal: ac.signal,
       apply: async (p) => {
         events.push(`apply ${p.id}`);
         return async () => {
@@ -160,5 +147,37 @@ faults:
     expect(byId('f2').startedAt).toBeGreaterThanOrEqual(byId('f1').endedAt ?? Number.POSITIVE_INFINITY);
     expect(byId('f2').waitedFor).toMatch(/^started \d+ ms late: f1 on database had not healed yet$/);
     expect(byId('f3').waitedFor).toBeUndefined();
+    // the wait for f1 left no listener on the run's signal
+    expect(getEventListeners(ac.signal, 'abort')).toEqual([]);
+  });
+
+  it('a fault waiting for a heal gives up on abort, and no listener stays on the signal', async () => {
+    const plan = planOf(
+      '2s',
+      '{ at: 0ms, for: 20ms, kind: db-down, mode: kill }',
+      '{ at: 40ms, for: 20ms, kind: db-down, mode: kill }',
+    );
+    const ac = new AbortController();
+    const t0 = performance.now();
+    const applied: string[] = [];
+    let releaseHeal!: () => void;
+    const timeline = runTimeline({
+      plan,
+      clock: () => performance.now() - t0,
+      signal: ac.signal,
+      apply: async (p) => {
+        applied.push(p.id);
+        // f1's heal hangs until released: f2 waits for it
+        return () => new Promise<void>((r) => (releaseHeal = r));
+      },
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(getEventListeners(ac.signal, 'abort').length).toBeGreaterThan(0);
+    ac.abort();
+    releaseHeal();
+    const log = await timeline;
+    expect(applied).toEqual(['f1']);
+    expect(log.find((r) => r.id === 'f2')?.startedAt).toBeUndefined();
+    expect(getEventListeners(ac.signal, 'abort')).toEqual([]);
   });
 });
