@@ -49,16 +49,25 @@ function current(esbuildVersion) {
   }
 }
 
-/** Gives each source file its own import.meta.url, dirname and filename in the bundle. */
+/**
+ * Gives each source file its own import.meta.url, dirname and filename in the bundle: esbuild's
+ * define turns those expressions (not comments or strings) into names each file declares first.
+ */
+const META = { url: '__ownMetaUrl', dirname: '__ownMetaDirname', filename: '__ownMetaFilename' };
 const ownImportMeta = {
   name: 'own-import-meta',
   setup(build) {
     build.onLoad({ filter: /[\\/]src[\\/].*\.(ts|mjs|js)$/ }, (args) => {
-      const text = readFileSync(args.path, 'utf8')
-        .replaceAll('import.meta.dirname', JSON.stringify(path.dirname(args.path)))
-        .replaceAll('import.meta.filename', JSON.stringify(args.path))
-        .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href));
-      return { contents: text, loader: args.path.endsWith('.ts') ? 'ts' : 'js' };
+      const text = readFileSync(args.path, 'utf8');
+      // On the first line, after a #! line if there is one, so line numbers stay those of the file.
+      const cut = text.startsWith('#!') ? text.indexOf('\n') + 1 : 0;
+      const names =
+        `const ${META.url} = ${JSON.stringify(pathToFileURL(args.path).href)}, ` +
+        `${META.dirname} = ${JSON.stringify(path.dirname(args.path))}, ${META.filename} = ${JSON.stringify(args.path)};`;
+      return {
+        contents: text.slice(0, cut) + names + text.slice(cut),
+        loader: args.path.endsWith('.ts') ? 'ts' : 'js',
+      };
     });
   },
 };
@@ -66,33 +75,39 @@ const ownImportMeta = {
 async function buildAsync(esbuild) {
   mkdirSync(CACHE, { recursive: true });
   const tmp = path.join(CACHE, `tmp-${process.pid}-${Date.now()}`);
-  const out = await esbuild.build({
-    entryPoints: { main: ENTRY },
-    absWorkingDir: ROOT,
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    outdir: tmp,
-    metafile: true,
-    logLevel: 'silent',
-    plugins: [ownImportMeta],
-  });
   const inputs = {};
-  for (const rel of Object.keys(out.metafile.inputs)) {
-    const file = path.resolve(ROOT, rel);
-    const now = stamp(file);
-    if (!now) throw new Error(`cannot stat ${file}`);
-    inputs[file] = now;
-  }
-  // One folder per set of inputs: processes that built the same sources at once share it.
-  const dir = `b-${createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16)}`;
+  let dir;
   try {
-    renameSync(tmp, path.join(CACHE, dir));
-  } catch {
-    rmSync(tmp, { recursive: true, force: true }); // another process put the same build there
+    const out = await esbuild.build({
+      entryPoints: { main: ENTRY },
+      absWorkingDir: ROOT,
+      bundle: true,
+      splitting: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      packages: 'external',
+      outdir: tmp,
+      metafile: true,
+      logLevel: 'silent',
+      plugins: [ownImportMeta],
+      define: Object.fromEntries(Object.entries(META).map(([k, name]) => [`import.meta.${k}`, name])),
+    });
+    for (const rel of Object.keys(out.metafile.inputs)) {
+      const file = path.resolve(ROOT, rel);
+      const now = stamp(file);
+      if (!now) throw new Error(`cannot stat ${file}`);
+      inputs[file] = now;
+    }
+    // One folder per set of inputs: processes that built the same sources at once share it.
+    dir = `b-${createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16)}`;
+    try {
+      renameSync(tmp, path.join(CACHE, dir));
+    } catch {
+      // another process put the same build there
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true }); // a failed build or the other process's copy
   }
   const pointer = { entry: ENTRY, esbuild: esbuild.version, node: process.version, dir, inputs };
   const ptmp = `${POINTER}.${process.pid}.tmp`;
