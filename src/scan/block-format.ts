@@ -5,6 +5,15 @@
  */
 import * as buffer from 'node:buffer';
 
+/**
+ * Bytes a read of a JSONL file, in the one-thread stream and in byte ranges: 64 KiB, so that the
+ * text of a read (with the cut line carried over) stays under V8's 128 KiB limit for an object on
+ * its regular heap pages. A bigger string gets pages of its own (from ~1 MB on it is external,
+ * malloc'd), mapped and unmapped once a read; with two range workers that cost a scan of 1M lines
+ * a third of its CPU (docs/scan.md, "Read size").
+ */
+export const READ_CHUNK_BYTES = 1 << 16;
+
 /** Per JSONL item: [line index in block, kind (1 canonical, 2 other), start, end, escapes, at[16]]. */
 export const REC_STRIDE = 21;
 

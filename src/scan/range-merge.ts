@@ -7,7 +7,7 @@
  * range r - 1 as joined); a guessed one that differs makes the range be verified again from the
  * true state (rare: a fork or long damage right before the cut). Then its findings are emitted
  * (line numbers shifted by the lines before the range), its ledger and checkpoint events replayed
- * into the real checks, its sorted fingerprints merged with the runs before it (the duplicate check), and its end state becomes
+ * into the real checks, its fingerprints handed to the duplicate check (sorted with every range's at the end), and its end state becomes
  * the true state for the next range. After the last range, the chain check holds that state and
  * the scan's finish() calls run as on one thread.
  */

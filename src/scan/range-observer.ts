@@ -63,9 +63,9 @@ export interface RangeSummary {
   endState: ChainState;
   events: RangeEvent[];
   /**
-   * (a, b) fingerprint pairs of every non-empty event id, sorted by value (b * 2^32 + a: the
-   * duplicate check merges sorted runs); a merge also takes them unsorted (summaries of version 1
-   * made before they were sorted).
+   * (a, b) fingerprint pairs of every non-empty event id (value b * 2^32 + a), in log order; a
+   * summary file lists them sorted by value (summary-file.ts); the duplicate check takes them in
+   * any order and sorts all the ranges' pairs together once.
    */
   fingerprints: Uint32Array;
 }
@@ -90,13 +90,6 @@ export interface RangeObserver {
     where: { file: string; start: number; end: number; lines: number },
     startExact: boolean,
   ): RangeSummary;
-}
-
-/** The first n values of fps as (a, b) pairs sorted by value, in a copy of their own. */
-function sortedFingerprints(fps: Uint32Array, n: number): Uint32Array {
-  const out = fps.slice(0, n);
-  new BigUint64Array(out.buffer, 0, n / 2).sort();
-  return out;
 }
 
 export function createRangeObserver(ctx: RangeContext): RangeObserver {
@@ -194,7 +187,7 @@ export function createRangeObserver(ctx: RangeContext): RangeObserver {
         forkReads: [...chain.forkReads],
         endState: chain.exportState(),
         events,
-        fingerprints: sortedFingerprints(fps, nf),
+        fingerprints: fps.slice(0, nf),
       };
       if (firstSeq !== undefined) s.firstSeq = firstSeq;
       if (lastSeq !== undefined) s.lastSeq = lastSeq;

@@ -18,7 +18,7 @@
  */
 import * as buffer from 'node:buffer';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { decodeBlock } from './block-format.ts';
+import { decodeBlock, READ_CHUNK_BYTES } from './block-format.ts';
 import type { ChainState } from './checks/chain.ts';
 import type { Ledger } from './checks/ledger.ts';
 import { lineItemReader } from './line-items.ts';
@@ -43,11 +43,10 @@ export interface RangeJob {
   warmLines?: number;
   /** The true chain state at `start` (line numbers local to this range): no guess. */
   state?: ChainState;
-  /** Bytes a read; default 1 MiB (tests make it small, to cut lines across reads). */
+  /** Bytes a read; default READ_CHUNK_BYTES, 64 KiB (tests make it small, to cut lines across reads). */
   readBytes?: number;
 }
 
-const READ_BYTES = 1 << 20;
 const isUtf8 = (buffer as { isUtf8?: (b: Uint8Array) => boolean }).isUtf8;
 const read = recordReader(REFERENCE_MAPPING, { hashless: false });
 const slowItem = (text: string, lineNo: number): SourceItem => slowLineItem(read, text, lineNo);
@@ -143,7 +142,7 @@ export function scanRange(job: RangeJob, ctx: RangeContext): RangeSummary {
       obs.start();
     }
     // One buffer for the whole range: the bytes of the line cut by the last read stay at its start.
-    const readBytes = job.readBytes ?? READ_BYTES;
+    const readBytes = job.readBytes ?? READ_CHUNK_BYTES;
     let work = Buffer.allocUnsafe(readBytes * 2);
     let held = 0;
     for (let at = job.start; at < job.end; ) {

@@ -105,7 +105,9 @@ function littleEndian(): void {
 export function encodeSummary(f: SummaryFile): string {
   littleEndian();
   const s = f.summary;
-  const fp = s.fingerprints;
+  // sorted by value in the file (a copy: the summary's own array stays in log order)
+  const fp = s.fingerprints.slice();
+  new BigUint64Array(fp.buffer, 0, fp.length / 2).sort();
   const range: Record<string, number> = {
     start: s.start,
     end: s.end,

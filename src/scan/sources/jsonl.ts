@@ -16,6 +16,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { UsageError } from '../../errors.ts';
 import type { EntryMapping } from '../../scenario/schema.ts';
+import { READ_CHUNK_BYTES } from '../block-format.ts';
 import { jsonlBlock } from '../block-work.ts';
 import { F_ACTION, F_ACTOR, F_EVENT_ID, F_HASH, F_PAYLOAD, F_PREV_HASH, F_TS } from '../fast-line.ts';
 import { lineItemReader } from '../line-items.ts';
@@ -148,8 +149,7 @@ export async function jsonlSource(file: string, opts: JsonlSourceOptions = {}): 
   const workerCount = opts.workers ?? defaultWorkerCount();
   const parallel =
     fast && workerCount > 0 && size >= (opts.parallelMinBytes ?? PARALLEL_MIN_BYTES) / (gz ? 4 : 1);
-  // 512 KiB: a decoded chunk stays a flat V8 string (from about 1 MB on it would be external).
-  const highWaterMark = opts.chunkBytes ?? 1 << 19;
+  const highWaterMark = opts.chunkBytes ?? READ_CHUNK_BYTES;
 
   const storedKey = opts.stored ? { ...REFERENCE_MAPPING, ...opts.mapping }.payload : undefined;
   const slowItem = (text: string, lineNo: number): SourceItem => slowLineItem(read, text, lineNo, storedKey);

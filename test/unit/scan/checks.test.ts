@@ -178,14 +178,21 @@ describe('duplicate check fed sorted runs (range summaries)', () => {
         ...(opts.maxSlots ? { maxSlots: opts.maxSlots } : {}),
       });
       const bounds = [0, ...cuts, log.length];
+      const given: [Uint32Array, Uint32Array][] = [];
       for (let r = 0; r + 1 < bounds.length; r++) {
         const part = log.slice(bounds[r], bounds[r + 1]);
         if (opts.oneByOne?.includes(r)) for (const it of part) check.observe(it);
-        else check.observeRun(runOf(part, !opts.unsorted?.includes(r)));
+        else {
+          const run = runOf(part, !opts.unsorted?.includes(r));
+          given.push([run, run.slice()]);
+          check.observeRun(run);
+        }
       }
       await check.finish(async function* () {
         yield log;
       });
+      // the runs are read, not changed (they are the range summaries' own arrays)
+      for (const [run, copy] of given) expect(run).toEqual(copy);
       return { findings: findings.sort(), spilled: spill?.runs ?? 0 };
     } finally {
       spill?.dispose();
