@@ -7,11 +7,13 @@
  * range r - 1 as joined); a guessed one that differs makes the range be verified again from the
  * true state (rare: a fork or long damage right before the cut). Then its findings are emitted
  * (line numbers shifted by the lines before the range), its ledger and checkpoint events replayed
- * into the real checks, its fingerprints handed to the duplicate check (sorted with every range's at the end), and its end state becomes
+ * into the real checks, its fingerprints handed to the duplicate check (sorted together once a core is free and at the end), and its end state becomes
  * the true state for the next range. After the last range, the chain check holds that state and
  * the scan's finish() calls run as on one thread.
  */
+
 import { closeSync, openSync, readSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { ChainCheck, ChainState } from './checks/chain.ts';
 import type { Check } from './checks/check.ts';
 import { type Emit, where } from './checks/check.ts';
@@ -91,7 +93,7 @@ function withoutFork(s: ChainState): ChainState {
 export interface MergeChecks {
   emit: Emit;
   chain: ChainCheck;
-  duplicate: Check & { observeRun(pairs: Uint32Array): void };
+  duplicate: Check & { observeRun(pairs: Uint32Array): void; compactRuns?(): void };
   ledger?: Check;
   checkpoint?: CheckpointCheck;
 }
@@ -175,6 +177,11 @@ export class RangeMerger {
     this.nextStart = s.end;
   }
 
+  /** Sorts the fingerprints joined so far now (a core is free), leaving finish() less to do. */
+  compactFingerprints(): void {
+    this.c.duplicate.compactRuns?.();
+  }
+
   /** After the last range: the chain check continues from the joined state (its finish() runs next). */
   done(): void {
     this.c.chain.importState(this.state);
@@ -248,6 +255,12 @@ export async function runRanges(
       }
     };
     feed();
+    const cores = availableParallelism();
+    const busy = () => {
+      let n = 0;
+      for (let i = 0; i < pool.size; i++) if (pool.pending(i) > 0) n++;
+      return n;
+    };
     for (let r = 0; r < jobs.length; r++) {
       opts.signal?.throwIfAborted();
       let s = await results[r]!;
@@ -262,6 +275,11 @@ export async function runRanges(
       merger.join(s);
       joined++;
       feed();
+      // Every range is out and a core is free (a worker has nothing left, or the pool leaves one
+      // to this thread): sort the fingerprints joined so far while the last ranges run, so that
+      // the duplicate check's finish has only theirs to sort and look up (2 workers, 1M entries:
+      // its part of the finish ~90 ms -> ~17 ms).
+      if (sent === jobs.length && joined < jobs.length && busy() < cores) merger.compactFingerprints();
       opts.onJoined?.(merger);
     }
     merger.done();

@@ -177,6 +177,20 @@ function sortRuns(runs: Uint32Array[], repeat: (a: number, b: number) => void): 
   return all;
 }
 
+/** Pair (a, b) is in the sorted pair array x (binary search). */
+function hasPair(x: Uint32Array, a: number, b: number): boolean {
+  let lo = 0;
+  let hi = x.length / 2;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const xb = x[mid * 2 + 1]!;
+    const xa = x[mid * 2]!;
+    if (xb < b || (xb === b && xa < a)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo * 2 < x.length && x[lo * 2] === a && x[lo * 2 + 1] === b;
+}
+
 /** The union of two sorted pair arrays, sorted; `repeat` gets each value found in both. */
 function mergePairs(x: Uint32Array, y: Uint32Array, repeat: (a: number, b: number) => void): Uint32Array {
   const out = new Uint32Array(x.length + y.length);
@@ -254,6 +268,12 @@ export function createDuplicateCheck(
    * thread ~0.4 us an id). The array is read, never changed.
    */
   observeRun(pairs: Uint32Array): void;
+  /**
+   * Sorts the runs given so far, now (a caller with a core to spare: the range runner once its last
+   * ranges are out), so that what finish() has left is the runs given after: a small sort and a
+   * merge instead of one sort of everything.
+   */
+  compactRuns(): void;
 } {
   const maxSlots = opts.maxSlots ?? 1 << 22;
   const fingerprints = new FingerprintSet(Math.min(1 << 16, maxSlots));
@@ -271,10 +291,20 @@ export function createDuplicateCheck(
   const repeat = (a: number, b: number) => {
     suspectPairs.add((BigInt(b) << 32n) | BigInt(a));
   };
-  /** The runs observeRun was given, in any order: sorted together when they are needed. */
+  /** The runs observeRun was given since the last compaction, in any order. */
   let runs: Uint32Array[] = [];
+  /** The runs before them, sorted (compactRuns), repeats inside found. */
+  let base: Uint32Array | undefined;
   let runIds = 0;
-  const mergeRuns = (): Uint32Array | undefined => (runs.length ? sortRuns(runs, repeat) : undefined);
+  /** Every run so far as one sorted array; what is left is merged with the sorted base. */
+  const mergeRuns = (): Uint32Array | undefined => {
+    if (runs.length) {
+      const sorted = sortRuns(runs, repeat);
+      base = base ? mergePairs(base, sorted, repeat) : sorted;
+      runs = [];
+    }
+    return base;
+  };
   return {
     name: CHECK,
     fingerprints,
@@ -292,15 +322,30 @@ export function createDuplicateCheck(
       if (spill && runIds >= threshold) {
         const all = mergeRuns()!;
         spill.write(new BigUint64Array(all.buffer, all.byteOffset, all.length / 2));
-        runs = [];
+        base = undefined;
         runIds = 0;
       }
     },
+    compactRuns() {
+      mergeRuns();
+    },
     async finish(reread) {
-      // Repeats inside and across the runs are known; what is left: the runs against the spilled
-      // runs (merged below with the table) or against the table.
+      // Repeats inside and across the runs are found here; what is left: the runs against the
+      // spilled runs (merged below with the table) or against the table.
+      if (!(spill && spill.runs > 0) && fingerprints.size === 0) {
+        // Nothing else to compare with (a range scan): the runs after the base need not be merged
+        // into it, only looked up in it.
+        if (runs.length) {
+          const rest = sortRuns(runs, repeat);
+          if (base)
+            for (let i = 0; i < rest.length; i += 2)
+              if (hasPair(base, rest[i]!, rest[i + 1]!)) repeat(rest[i]!, rest[i + 1]!);
+        }
+        runs = [];
+        base = undefined;
+      }
       const held = mergeRuns();
-      runs = [];
+      base = undefined;
       if (held && spill && spill.runs > 0)
         spill.write(new BigUint64Array(held.buffer, held.byteOffset, held.length / 2));
       else if (held && fingerprints.size > 0) {

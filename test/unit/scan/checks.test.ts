@@ -168,7 +168,14 @@ describe('duplicate check fed sorted runs (range summaries)', () => {
   async function viaRuns(
     log: LogEntry[],
     cuts: number[],
-    opts: { spill?: boolean; maxSlots?: number; unsorted?: number[]; oneByOne?: number[] } = {},
+    opts: {
+      spill?: boolean;
+      maxSlots?: number;
+      unsorted?: number[];
+      oneByOne?: number[];
+      /** compactRuns() after these runs (the range runner does it once a core is free). */
+      compactAfter?: number[];
+    } = {},
   ) {
     const spill = opts.spill ? fileSpillStore() : undefined;
     try {
@@ -187,6 +194,7 @@ describe('duplicate check fed sorted runs (range summaries)', () => {
           given.push([run, run.slice()]);
           check.observeRun(run);
         }
+        if (opts.compactAfter?.includes(r)) check.compactRuns();
       }
       await check.finish(async function* () {
         yield log;
@@ -219,6 +227,10 @@ describe('duplicate check fed sorted runs (range summaries)', () => {
     // runs in log order (version-1 summaries), and runs mixed with items seen one by one
     expect((await viaRuns(log, cuts, { unsorted: [0, 2, 5] })).findings).toEqual(want);
     expect((await viaRuns(log, cuts, { oneByOne: [1, 4] })).findings).toEqual(want);
+    // sorted early, once or twice (the runs after are looked up in, or merged with, those before)
+    expect((await viaRuns(log, cuts, { compactAfter: [5] })).findings).toEqual(want);
+    expect((await viaRuns(log, cuts, { compactAfter: [1, 3] })).findings).toEqual(want);
+    expect((await viaRuns(log, cuts, { compactAfter: [2], oneByOne: [4] })).findings).toEqual(want);
     // a clean log: nothing
     expect((await viaRuns(makeLog(3000), cuts)).findings).toEqual([]);
   });
@@ -239,6 +251,8 @@ describe('duplicate check fed sorted runs (range summaries)', () => {
       unsorted: [4],
     });
     expect(mixed.findings).toEqual(want);
+    const compacted = await viaRuns(log, cuts, { spill: true, maxSlots: 256, compactAfter: [2, 10, 28] });
+    expect(compacted.findings).toEqual(want);
   });
 });
 
