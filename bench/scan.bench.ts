@@ -576,6 +576,29 @@ function report(r: CorpusResult): void {
     );
 }
 
+/**
+ * The same SHA-256 loop pinned to each CPU in turn (taskset): on a virtual machine the cores need
+ * not be equally fast (a busy sibling on the host), which bounds what a second worker can give.
+ */
+async function cpuSpeeds(): Promise<void> {
+  const loop =
+    "const c=require('node:crypto');const l='x'.repeat(400);for(let i=0;i<2e5;i++)c.createHash('sha256').update(l).digest('hex');" +
+    "const t=performance.now();for(let i=0;i<5e5;i++)c.createHash('sha256').update(l).digest('hex');console.log(performance.now()-t)";
+  const ms: number[] = [];
+  for (let i = 0; i < cpus().length; i++) {
+    const r = await execa('taskset', ['-c', String(i), process.execPath, '-e', loop], { reject: false });
+    if (r.exitCode !== 0) {
+      console.log(`speed of each CPU: not measured (taskset: ${r.stderr || r.shortMessage})`);
+      return;
+    }
+    ms.push(Number(r.stdout));
+  }
+  const best = Math.min(...ms);
+  console.log(
+    `speed of each CPU (one SHA-256 loop pinned to it; 1.00 = the fastest): ${ms.map((m, i) => `cpu${i} ${(best / m).toFixed(2)}`).join(', ')}`,
+  );
+}
+
 /** The journal with its template recipe, verified by the client and by PostgreSQL (client CPU, server CPU). */
 async function benchJournal(n: number): Promise<void> {
   const server = await PostgresServer.create();
@@ -637,6 +660,7 @@ async function main(): Promise<void> {
         .map((x) => x.toFixed(2))
         .join(' ');
     console.log(`load average at the start (1, 5, 15 min; ${cpus().length} cores): ${load()}`);
+    await cpuSpeeds();
     const results: CorpusResult[] = [];
     for (const c of corpora) results.push(await benchCorpus(c, N, dir));
     for (const r of results) report(r);
