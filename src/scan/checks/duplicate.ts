@@ -332,27 +332,26 @@ export function createDuplicateCheck(
     async finish(reread) {
       // Repeats inside and across the runs are found here; what is left: the runs against the
       // spilled runs (merged below with the table) or against the table.
-      if (!(spill && spill.runs > 0) && fingerprints.size === 0) {
+      if (spill && spill.runs > 0) {
+        const held = mergeRuns();
+        if (held) spill.write(new BigUint64Array(held.buffer, held.byteOffset, held.length / 2));
+      } else if (fingerprints.size > 0) {
+        const held = mergeRuns();
+        if (held) {
+          const t = fingerprints.takeSorted();
+          mergePairs(new Uint32Array(t.buffer, t.byteOffset, t.length * 2), held, repeat);
+          fingerprints.clear();
+        }
+      } else if (runs.length) {
         // Nothing else to compare with (a range scan): the runs after the base need not be merged
         // into it, only looked up in it.
-        if (runs.length) {
-          const rest = sortRuns(runs, repeat);
-          if (base)
-            for (let i = 0; i < rest.length; i += 2)
-              if (hasPair(base, rest[i]!, rest[i + 1]!)) repeat(rest[i]!, rest[i + 1]!);
-        }
-        runs = [];
-        base = undefined;
+        const rest = sortRuns(runs, repeat);
+        if (base)
+          for (let i = 0; i < rest.length; i += 2)
+            if (hasPair(base, rest[i]!, rest[i + 1]!)) repeat(rest[i]!, rest[i + 1]!);
       }
-      const held = mergeRuns();
+      runs = [];
       base = undefined;
-      if (held && spill && spill.runs > 0)
-        spill.write(new BigUint64Array(held.buffer, held.byteOffset, held.length / 2));
-      else if (held && fingerprints.size > 0) {
-        const t = fingerprints.takeSorted();
-        mergePairs(new Uint32Array(t.buffer, t.byteOffset, t.length * 2), held, repeat);
-        fingerprints.clear();
-      }
       let suspectValues: Set<bigint> | undefined = suspectPairs.size ? new Set(suspectPairs) : undefined;
       if (spill && spill.runs > 0) {
         // the table is not needed as a table any more: its last run is sorted in place
